@@ -1,0 +1,202 @@
+-- brickcat 1.0: the global catalog.
+-- Pieces of the install script live in sql/install and are concatenated in
+-- name order into sql/brickcat--1.0.sql by the Makefile.
+
+\echo Use "CREATE EXTENSION brickcat" to load this file. \quit
+
+COMMENT ON SCHEMA brickcat IS
+  'brickcat: global LEGO catalog with BrickLink prices, served cache-first and refreshed within BrickLink''s quota by a background worker';
+
+-------------------------------------------------------------------------------
+-- Types
+-------------------------------------------------------------------------------
+CREATE TYPE brickcat.freshness AS ENUM ('fresh', 'stale', 'expired', 'missing');
+COMMENT ON TYPE brickcat.freshness IS
+  'How fresh cached data is: fresh (< brickcat.stale_after), stale (< brickcat.expire_after), expired, or missing (never fetched)';
+
+CREATE TYPE brickcat.decoration AS ENUM ('plain', 'printed', 'sticker');
+COMMENT ON TYPE brickcat.decoration IS
+  'Whether a part is plain, printed (pattern) or carries a sticker';
+
+CREATE TYPE brickcat.origin AS ENUM ('api', 'import');
+COMMENT ON TYPE brickcat.origin IS
+  'Where a catalog row came from: the BrickLink API or a catalog download import';
+
+CREATE TYPE brickcat.priority AS ENUM ('interactive', 'on_demand', 'background');
+COMMENT ON TYPE brickcat.priority IS
+  'Fetch priority class: interactive (a reader is waiting), on_demand (a reader asked), background (sweeps)';
+
+CREATE TYPE brickcat.job_kind AS ENUM ('item', 'colors', 'price', 'color_list', 'category_list');
+COMMENT ON TYPE brickcat.job_kind IS
+  'What a fetch job fetches: item metadata, its known colors, one price guide, the color list or the category list';
+
+CREATE TYPE brickcat.job_state AS ENUM ('queued', 'running', 'done', 'failed');
+COMMENT ON TYPE brickcat.job_state IS
+  'State of a fetch job: queued, running (leased by the worker), done, or failed (with a reason)';
+
+-------------------------------------------------------------------------------
+-- Catalog tables (global: no tenant column anywhere)
+-------------------------------------------------------------------------------
+CREATE TABLE brickcat.item (
+    item_type       text NOT NULL
+                    CHECK (item_type IN ('PART', 'SET', 'MINIFIG', 'BOOK', 'GEAR', 'CATALOG',
+                                         'INSTRUCTION', 'UNSORTED_LOT', 'ORIGINAL_BOX')),
+    item_no         text NOT NULL CHECK (item_no <> '' AND length(item_no) <= 64),
+    name            text,
+    category_id     integer,
+    alternate_no    text,
+    image_url       text,
+    thumbnail_url   text,
+    weight          numeric CHECK (weight >= 0),
+    dim_x           numeric CHECK (dim_x > 0),
+    dim_y           numeric CHECK (dim_y > 0),
+    dim_z           numeric CHECK (dim_z > 0),
+    year_released   smallint,
+    is_obsolete     boolean,
+    decoration      brickcat.decoration NOT NULL DEFAULT 'plain',
+    is_printed      boolean GENERATED ALWAYS AS (decoration = 'printed') STORED,
+    description     text,
+    language_code   text,
+    fetched_at      timestamptz,
+    last_attempt_at timestamptz,
+    last_error      text,
+    origin          brickcat.origin NOT NULL DEFAULT 'api',
+    PRIMARY KEY (item_type, item_no)
+);
+COMMENT ON TABLE brickcat.item IS
+  'Catalog items (parts, sets, minifigs...) keyed by BrickLink type and number; names decoded, URLs https:, weights in grams, dimensions in studs';
+COMMENT ON COLUMN brickcat.item.name IS 'Item name with HTML entities decoded';
+COMMENT ON COLUMN brickcat.item.alternate_no IS 'Alternate BrickLink numbers, comma separated as BrickLink gives them';
+COMMENT ON COLUMN brickcat.item.weight IS 'Weight in grams; NULL when unknown';
+COMMENT ON COLUMN brickcat.item.dim_x IS 'Dimension x in studs; NULL when unknown';
+COMMENT ON COLUMN brickcat.item.dim_y IS 'Dimension y in studs; NULL when unknown';
+COMMENT ON COLUMN brickcat.item.dim_z IS 'Dimension z in studs (height); NULL when unknown';
+COMMENT ON COLUMN brickcat.item.decoration IS 'plain, printed or sticker, derived by brickcat.decoration()';
+COMMENT ON COLUMN brickcat.item.is_printed IS 'True when the part is printed (stickered parts are not printed)';
+COMMENT ON COLUMN brickcat.item.fetched_at IS 'When the item data was last stored successfully; drives freshness';
+COMMENT ON COLUMN brickcat.item.last_attempt_at IS 'When a fetch of this item was last attempted, successful or not';
+COMMENT ON COLUMN brickcat.item.last_error IS 'Why the last attempt failed; NULL after a success';
+COMMENT ON COLUMN brickcat.item.origin IS 'api or import: where the current data came from';
+
+-- Freshness scans: oldest first per dataset.
+CREATE INDEX item_fetched_at_idx ON brickcat.item (fetched_at NULLS FIRST);
+COMMENT ON INDEX brickcat.item_fetched_at_idx IS 'Freshness scans of item data, oldest first';
+CREATE INDEX item_no_idx ON brickcat.item (item_no);
+COMMENT ON INDEX brickcat.item_no_idx IS 'Lookup by number across item types';
+
+CREATE TABLE brickcat.item_color_set (
+    item_type         text NOT NULL,
+    item_no           text NOT NULL,
+    colors_fetched_at timestamptz,
+    last_attempt_at   timestamptz,
+    last_error        text,
+    PRIMARY KEY (item_type, item_no)
+);
+COMMENT ON TABLE brickcat.item_color_set IS
+  'Per item: when its known-colors list was fetched (colors_fetched_at), so an empty list is told apart from one never fetched';
+CREATE INDEX item_color_set_fetched_idx ON brickcat.item_color_set (colors_fetched_at NULLS FIRST);
+COMMENT ON INDEX brickcat.item_color_set_fetched_idx IS 'Freshness scans of known-colors lists, oldest first';
+
+CREATE TABLE brickcat.item_color (
+    item_type  text NOT NULL,
+    item_no    text NOT NULL,
+    color_id   integer NOT NULL,
+    quantity   integer,
+    PRIMARY KEY (item_type, item_no, color_id)
+);
+COMMENT ON TABLE brickcat.item_color IS
+  'The colors an item is known in, with BrickLink''s quantity; replaced as a whole on each refresh (see item_color_set for its timestamp)';
+
+CREATE TABLE brickcat.price_guide (
+    item_type       text NOT NULL,
+    item_no         text NOT NULL,
+    color_id        integer NOT NULL DEFAULT 0 CHECK (color_id >= 0),
+    guide_type      text NOT NULL CHECK (guide_type IN ('sold', 'stock')),
+    condition       char(1) NOT NULL CHECK (condition IN ('N', 'U')),
+    currency        char(3) NOT NULL DEFAULT 'USD',
+    min_price       numeric(12,4),
+    max_price       numeric(12,4),
+    avg_price       numeric(12,4),
+    qty_avg_price   numeric(12,4),
+    unit_quantity   integer,
+    total_quantity  integer,
+    has_sales       boolean GENERATED ALWAYS AS (unit_quantity > 0) STORED,
+    fetched_at      timestamptz,
+    last_attempt_at timestamptz,
+    last_error      text,
+    PRIMARY KEY (item_type, item_no, color_id, guide_type, condition, currency)
+);
+COMMENT ON TABLE brickcat.price_guide IS
+  'BrickLink price guides per item, color (0 = all colors), guide (sold: last 6 months, stock: for sale now), condition and currency';
+COMMENT ON COLUMN brickcat.price_guide.unit_quantity IS 'Number of lots (stock) or sales (sold)';
+COMMENT ON COLUMN brickcat.price_guide.total_quantity IS 'Number of pieces';
+COMMENT ON COLUMN brickcat.price_guide.has_sales IS 'False for a fetched guide with no sales or lots; NULL when never fetched';
+COMMENT ON COLUMN brickcat.price_guide.fetched_at IS 'When the guide was last stored; NULL when only failed attempts exist';
+CREATE INDEX price_guide_fetched_idx ON brickcat.price_guide (fetched_at NULLS FIRST);
+COMMENT ON INDEX brickcat.price_guide_fetched_idx IS 'Freshness scans of price guides, oldest first';
+
+CREATE TABLE brickcat.color (
+    color_id    integer PRIMARY KEY,
+    color_name  text NOT NULL,
+    color_code  text,
+    color_type  text,
+    fetched_at  timestamptz,
+    origin      brickcat.origin NOT NULL DEFAULT 'api'
+);
+COMMENT ON TABLE brickcat.color IS 'BrickLink colors, keyed by id (names change over time); color_code is hex RGB without #';
+
+CREATE TABLE brickcat.category (
+    category_id   integer PRIMARY KEY,
+    category_name text NOT NULL,
+    parent_id     integer NOT NULL DEFAULT 0,
+    fetched_at    timestamptz,
+    origin        brickcat.origin NOT NULL DEFAULT 'api'
+);
+COMMENT ON TABLE brickcat.category IS 'BrickLink categories (names decoded); parent_id 0 at the root';
+
+CREATE TABLE brickcat.not_found (
+    target      text PRIMARY KEY,
+    checked_at  timestamptz NOT NULL
+);
+COMMENT ON TABLE brickcat.not_found IS
+  'Negative cache: fetch targets BrickLink answered RESOURCE_NOT_FOUND for; not asked again until brickcat.not_found_ttl passes';
+
+-------------------------------------------------------------------------------
+-- The fetch queue
+-------------------------------------------------------------------------------
+CREATE TABLE brickcat.fetch_queue (
+    job_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind         brickcat.job_kind NOT NULL,
+    target       text NOT NULL,
+    item_type    text,
+    item_no      text,
+    color_id     integer,
+    guide_type   text,
+    condition    char(1),
+    priority     brickcat.priority NOT NULL DEFAULT 'background',
+    state        brickcat.job_state NOT NULL DEFAULT 'queued',
+    reason       text,
+    enqueued_at  timestamptz NOT NULL DEFAULT now(),
+    not_before   timestamptz NOT NULL DEFAULT now(),
+    attempts     integer NOT NULL DEFAULT 0,
+    lease_until  timestamptz,
+    last_outcome text,
+    last_error   text,
+    finished_at  timestamptz
+);
+COMMENT ON TABLE brickcat.fetch_queue IS
+  'Fetch jobs for the background worker: at most one open (queued or running) job per target; claimed with FOR UPDATE SKIP LOCKED under a lease';
+COMMENT ON COLUMN brickcat.fetch_queue.target IS
+  'Canonical key of what to fetch: item:TYPE:NO, colors:TYPE:NO, price:TYPE:NO:COLOR:sold|stock:N|U, color_list, category_list';
+COMMENT ON COLUMN brickcat.fetch_queue.not_before IS 'The job is not started before this time (backoff, limiter refusals)';
+COMMENT ON COLUMN brickcat.fetch_queue.lease_until IS 'A running job whose lease has passed is taken up again (its worker died)';
+CREATE UNIQUE INDEX fetch_queue_open_target_idx ON brickcat.fetch_queue (target)
+    WHERE state IN ('queued', 'running');
+COMMENT ON INDEX brickcat.fetch_queue_open_target_idx IS 'At most one open job per target';
+CREATE INDEX fetch_queue_claim_idx ON brickcat.fetch_queue (priority, not_before, job_id)
+    WHERE state = 'queued';
+COMMENT ON INDEX brickcat.fetch_queue_claim_idx IS 'Claim order: priority class, then due time, then age';
+CREATE INDEX fetch_queue_lease_idx ON brickcat.fetch_queue (lease_until)
+    WHERE state = 'running';
+COMMENT ON INDEX brickcat.fetch_queue_lease_idx IS 'Finds running jobs whose lease has expired';
+COMMENT ON SEQUENCE brickcat.fetch_queue_job_id_seq IS 'Job ids of brickcat.fetch_queue';
