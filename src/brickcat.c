@@ -33,6 +33,7 @@ _PG_init(void)
 
 	bc_guc_init();
 	bc_freshness_init();
+	bc_read_init();
 	if (bc_preloaded)
 		bc_shmem_init();
 
