@@ -73,7 +73,8 @@ bc_read_arg_text(text *t, const char *what, char *buf, int max)
 	if (len > max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s is too long (%d bytes; at most %d)", what, len, max)));
+				 errmsg("%s is too long (%d bytes; at most %d)", what, len, max),
+				 errhint("BrickLink item numbers are short, such as '3001' or '6020-1'.")));
 	memcpy(buf, VARDATA_ANY(t), len);
 	buf[len] = '\0';
 }

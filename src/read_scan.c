@@ -278,7 +278,9 @@ bc_scan_stamp(TupleTableSlot *slot, BcRelId id, BcCached *out)
 	bool		isnull;
 	Datum		d = slot_getattr(slot, bc_rels[id].stamp_attno, &isnull);
 
-	out->found = true;
+	/* an item row is data even if never fetched (catalog import); a color
+	 * list or price guide only once it was fetched */
+	out->found = id == BC_REL_ITEM || !isnull;
 	out->fetched_isnull = isnull;
 	out->fetched_at = isnull ? 0 : DatumGetTimestampTz(d);
 }

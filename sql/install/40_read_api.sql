@@ -83,7 +83,7 @@ COMMENT ON FUNCTION brickcat.get_item(text, text, interval) IS
 
 CREATE FUNCTION brickcat.part(item_no text)
     RETURNS brickcat.item_read
-    AS 'MODULE_PATHNAME', 'bc_part_sql' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+    AS 'MODULE_PATHNAME', 'bc_part_sql' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION brickcat.part(text) IS
   'Shorthand for brickcat.get_item(item_no, ''PART'')';
 
