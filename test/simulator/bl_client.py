@@ -128,23 +128,24 @@ class Client:
         return path if path.startswith("http") else self.base + path
 
     def request(self, path, sign_request=True, nonce=None, timestamp=None, tamper=None,
-                creds=None, query_auth=None, method="GET"):
+                creds=None, query_auth=None, method="GET", retry=True):
         """GET `path` (relative to the base, already percent-encoded).
         Returns (http_status, headers dict (lowercase), body bytes)."""
         url = self.url_for(path)
-        headers = {}
-        target = urlsplit(url)
-        target = target.path + ("?" + target.query if target.query else "")
-        if sign_request:
-            oauth = sign(method, url, creds or self.creds, nonce=nonce, timestamp=timestamp)
-            if tamper:
-                tamper(oauth)
-            qa = self.query_auth if query_auth is None else query_auth
-            if qa:
-                target += ("&" if "?" in target else "?") + "Authorization=" + pct(json.dumps(oauth))
-            else:
-                headers["Authorization"] = auth_header(oauth)
         for attempt in (0, 1):
+            headers = {}
+            target = urlsplit(url)
+            target = target.path + ("?" + target.query if target.query else "")
+            if sign_request:
+                oauth = sign(method, url, creds or self.creds, nonce=nonce, timestamp=timestamp)
+                if tamper:
+                    tamper(oauth)
+                qa = self.query_auth if query_auth is None else query_auth
+                if qa:
+                    target += ("&" if "?" in target else "?") + "Authorization=" + pct(json.dumps(oauth))
+                else:
+                    headers["Authorization"] = auth_header(oauth)
+            reused = self.conn is not None
             conn = self._connection()
             try:
                 conn.request(method, target, headers=headers)
@@ -156,7 +157,8 @@ class Client:
                 return r.status, hdrs, body
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.close()
-                if attempt:
+                # retry (re-signed) only when a kept-alive connection went stale
+                if attempt or not reused or not retry:
                     raise
         raise RuntimeError("unreachable")
 
