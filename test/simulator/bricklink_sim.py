@@ -92,10 +92,16 @@ META_MESSAGES = {200: "OK", 400: "PARAMETER_MISSING_OR_INVALID", 401: "BAD_OAUTH
 # OAuth 1.0a (RFC 5849) helpers, server side
 # --------------------------------------------------------------------------
 
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_ENC_TABLE = {i: "%%%02X" % i for i in range(128) if chr(i) not in _UNRESERVED}
+
+
 def oauth_enc(s):
     """RFC 3986 percent-encoding as RFC 5849 3.6 requires (space -> %20)."""
     if not isinstance(s, str):
         s = str(s)
+    if s.isascii():
+        return s.translate(_ENC_TABLE)      # C-speed fast path
     return quote(s, safe="-._~")
 
 
@@ -299,6 +305,7 @@ class Catalog:
         self.deleted = set()     # (TYPE, no)
         self.item_cache = {}
         self.colors_cache = {}
+        self.body_cache = {}
         self._load()
 
     # -- loading ----------------------------------------------------------
@@ -717,6 +724,7 @@ class Catalog:
             self.deleted.discard(key)
             self.item_cache.pop(key, None)
             self.colors_cache.pop(key, None)
+            self.body_cache.clear()
         return self.get_item(itype, no)
 
     def delete_item(self, itype, no):
@@ -727,6 +735,7 @@ class Catalog:
             self.overrides.pop(key, None)
             self.item_cache.pop(key, None)
             self.colors_cache.pop(key, None)
+            self.body_cache.clear()
         return existed
 
     def reset_items(self):
@@ -735,6 +744,7 @@ class Catalog:
             self.deleted.clear()
             self.item_cache.clear()
             self.colors_cache.clear()
+            self.body_cache.clear()
 
 
 # --------------------------------------------------------------------------
@@ -1207,7 +1217,7 @@ class Handler(socketserver.StreamRequestHandler):
             if refuse.mode == "reset":
                 self.rst_close()
             raise AbortConnection()
-        meta_code, status = None, 0
+        meta_code, status, ended = None, 0, False
         try:
             latency, fault = st.pick_faults(endpoint, key)
             latency += st.config["latency_ms"]
@@ -1236,14 +1246,21 @@ class Handler(socketserver.StreamRequestHandler):
                     st.auth_failures += 1
             meta_code, status = resp.meta_code, resp.status
             self.meta_code = meta_code
+            truncate_to = None
             if kind in POST_FAULTS:
-                self.post_fault(fault, resp, endpoint)
+                status, hdrs, body, truncate_to = self.post_fault(fault, resp, endpoint)
             else:
                 body = resp.body if resp.body is not None else dumps(resp.obj)
                 hdrs = resp.headers or [("Content-Type", "text/html;charset=utf-8")]
-                self.send_raw(resp.status, hdrs, body)
-        finally:
+            # The request stops being "in flight" just before its answer is written, so a
+            # client that sends its next request as soon as it has an answer is never
+            # counted twice (max_concurrent never over-reports the client's concurrency).
+            ended = True
             st.end(meta_code, status)
+            self.send_raw(status, hdrs, body, truncate_to=truncate_to)
+        finally:
+            if not ended:
+                st.end(meta_code, status)
         return status
 
     def pre_fault(self, f):
@@ -1297,22 +1314,20 @@ class Handler(socketserver.StreamRequestHandler):
         raise AbortConnection()
 
     def post_fault(self, f, resp, endpoint):
+        """Returns (status, headers, body, truncate_to) of the mangled answer."""
         k = f.kind
         hdrs = resp.headers or [("Content-Type", "text/html;charset=utf-8")]
         body = resp.body if resp.body is not None else dumps(resp.obj)
         if k == "truncate":
-            self.send_raw(resp.status, hdrs, body, truncate_to=len(body) // 2)
+            return resp.status, hdrs, body, len(body) // 2
         if k == "malformed_json":
             full = dumps(resp.obj) if resp.obj else b'{"meta":{"code":200,"message":"OK"}}'
-            body = full[: max(20, len(full) * 2 // 3)]   # always lacks the closing brace
-            self.send_raw(200, hdrs, body)
-            return
+            return 200, hdrs, full[: max(20, len(full) * 2 // 3)], None   # lacks the closing brace
         if k == "wrong_types":
             obj = resp.obj if resp.obj and "data" in resp.obj else envelope(200, data={})
             obj = json.loads(dumps(obj))
             obj["data"] = self.wrong_types(obj.get("data"), endpoint, f)
-            self.send_raw(200, hdrs, dumps(obj))
-            return
+            return 200, hdrs, dumps(obj), None
         if k == "oversize":
             obj = resp.obj if resp.obj and "data" in resp.obj else envelope(200, data={})
             data = obj.get("data")
@@ -1323,8 +1338,8 @@ class Handler(socketserver.StreamRequestHandler):
                 data = list(data) + [{"padding": pad}]
             else:
                 data = {"value": data, "description": pad}
-            self.send_raw(200, hdrs, dumps({"meta": obj["meta"], "data": data}))
-            return
+            return 200, hdrs, dumps({"meta": obj["meta"], "data": data}), None
+        raise AssertionError(k)
 
     def wrong_types(self, data, endpoint, f):
         with self.server.state.lock:
@@ -1472,9 +1487,9 @@ class Handler(socketserver.StreamRequestHandler):
             if not cat.exists(itype, no):
                 return meta_error(404, description="RESOURCE_NOT_FOUND: %s %s" % (itype, no))
             if endpoint == "item":
-                return APIResponse(envelope(200, cat.get_item(itype, no)))
+                return self.cached_ok(cat, ("item", itype, no), cat.get_item, itype, no)
             if endpoint == "colors":
-                return APIResponse(envelope(200, cat.item_colors(itype, no)))
+                return self.cached_ok(cat, ("colors", itype, no), cat.item_colors, itype, no)
             if endpoint == "images":
                 try:
                     c = int(args[2])
@@ -1498,9 +1513,9 @@ class Handler(socketserver.StreamRequestHandler):
         if endpoint == "item_mapping":
             return APIResponse(envelope(200, cat.element_lookup(args[1])))
         if endpoint == "color_list":
-            return APIResponse(envelope(200, cat.color_list))
+            return self.cached_ok(cat, ("color_list",), lambda: cat.color_list)
         if endpoint == "category_list":
-            return APIResponse(envelope(200, cat.category_list))
+            return self.cached_ok(cat, ("category_list",), lambda: cat.category_list)
         if endpoint in ("color", "category"):
             try:
                 i = int(args[0])
@@ -1511,6 +1526,16 @@ class Handler(socketserver.StreamRequestHandler):
                 return meta_error(404, description="RESOURCE_NOT_FOUND: %s %d" % (endpoint, i))
             return APIResponse(envelope(200, d))
         return meta_error(400, description="INVALID_URI: %s" % self.raw_path, message="INVALID_URI")
+
+    @staticmethod
+    def cached_ok(cat, ckey, fn, *args):
+        """Success envelope with the serialized body cached (catalog changes clear it)."""
+        hit = cat.body_cache.get(ckey)
+        if hit is None:
+            obj = envelope(200, fn(*args))
+            hit = (obj, dumps(obj))
+            cat.body_cache[ckey] = hit
+        return APIResponse(hit[0], body=hit[1])
 
     def price(self, itype, no):
         q = self.qdict()
