@@ -297,7 +297,7 @@ def fmt4(x):
 
 
 class Catalog:
-    def __init__(self, data_dir, seed):
+    def __init__(self, data_dir, seed, background=False):
         self.seed = seed
         self.data_dir = data_dir
         self.lock = threading.Lock()
@@ -307,12 +307,20 @@ class Catalog:
         self.colors_cache = {}
         self.body_cache = {}
         self._load()
+        if background:
+            threading.Thread(target=self.load_rebrickable, name="load-rebrickable", daemon=True).start()
+        else:
+            self.load_rebrickable()
 
     # -- loading ----------------------------------------------------------
     def _load(self):
         d = self.data_dir
         bl = os.path.join(d, "bricklink")
         rb = os.path.join(d, "rebrickable")
+        for f in (os.path.join(bl, "part_weights.csv"), os.path.join(rb, "parts.csv"),
+                  os.path.join(rb, "elements.csv")):
+            if not os.access(f, os.R_OK):
+                raise SystemExit("bricklink_sim: cannot read %s (use --data-dir)" % f)
         # colors
         self.colors = {}
         self.color_order = []
@@ -356,9 +364,24 @@ class Catalog:
         for no, name, w in EXTRA_PARTS:
             self.weights.setdefault(no, w)
         self.extra_names = {no: name for no, name, w in EXTRA_PARTS}
-        # rebrickable names
-        import csv
+        self.specials = {}
+        self._load_specials()
         self.rb_names = {}
+        self.elements = {}
+        self.ready = threading.Event()
+
+    def load_rebrickable(self):
+        """Names and element/color data from rebrickable/ (about 0.2 s); until this has run,
+        item, colors and item_mapping answers wait for it."""
+        try:
+            self._load_rebrickable()
+        finally:
+            self.ready.set()
+
+    def _load_rebrickable(self):
+        import csv
+        d = self.data_dir
+        rb = os.path.join(d, "rebrickable")
         weights = self.weights
         with open(os.path.join(rb, "parts.csv"), encoding="utf-8", newline="") as f:
             r = csv.reader(f)
@@ -392,7 +415,7 @@ class Catalog:
         except OSError:
             pass
         # elements: part -> [(element_id, bl color)]
-        self.elements = {}
+        elements = {}
         with open(os.path.join(rb, "elements.csv"), encoding="utf-8", newline="") as f:
             r = csv.reader(f)
             next(r, None)
@@ -405,9 +428,11 @@ class Catalog:
                     continue
                 if blc is None:
                     continue
-                self.elements.setdefault(row[1], []).append((row[0], blc))
+                elements.setdefault(row[1], []).append((row[0], blc))
+        self.elements = elements
+
+    def _load_specials(self):
         # sets / minifigs / other types
-        self.specials = {}
         for no, name, year, w, cat, obsolete in SETS:
             self.specials[("SET", no)] = (name, year, w, cat, obsolete)
             self.specials[("INSTRUCTION", no)] = (name + " Instructions", year, "%.2f" % (float(w) * 0.04), cat, obsolete)
@@ -468,6 +493,7 @@ class Catalog:
 
     # -- items --------------------------------------------------------------
     def get_item(self, itype, no):
+        self.ready.wait()
         key = (itype, no)
         if not self.exists(itype, no):
             return None
@@ -589,6 +615,7 @@ class Catalog:
         return item
 
     def item_colors(self, itype, no):
+        self.ready.wait()
         key = (itype, no)
         ov = self.overrides.get(key)
         if ov and "colors" in ov:
@@ -624,6 +651,7 @@ class Catalog:
         return out
 
     def item_mapping(self, itype, no, color_id):
+        self.ready.wait()
         out = []
         if itype != "PART":
             return out
@@ -637,6 +665,7 @@ class Catalog:
 
     def element_lookup(self, element_id):
         # reverse mapping; built lazily
+        self.ready.wait()
         idx = getattr(self, "_el_index", None)
         if idx is None:
             idx = {}
@@ -1570,6 +1599,7 @@ class Handler(socketserver.StreamRequestHandler):
 
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False      # do not join connection threads (idle keep-alives) on exit
     allow_reuse_address = True
     request_queue_size = 256
     idle_timeout = 300
@@ -1672,7 +1702,7 @@ def main(argv=None):
     args = parse_args(argv)
     host, family = check_loopback(args.host)
     data_dir = os.path.abspath(args.data_dir or default_data_dir())
-    catalog = Catalog(data_dir, args.seed)
+    catalog = Catalog(data_dir, args.seed, background=True)
     state = SimState(args, catalog)
     server = SimServer((host, args.port), Handler, state, args.quiet, args.log_file, family)
     port = server.server_address[1]
