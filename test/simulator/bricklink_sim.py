@@ -1061,9 +1061,9 @@ class Handler(socketserver.StreamRequestHandler):
     # -- low-level writing --------------------------------------------------------
     def send_raw(self, status, headers, body, close=False, truncate_to=None):
         reason = HTTP_REASONS.get(status, "Unknown")
-        out = ["HTTP/1.1 %d %s\r\n" % (status, reason),
-               "Server: %s\r\n" % self.server_version,
-               "Content-Length: %d\r\n" % len(body)]
+        out = ["HTTP/1.1 %d %s\r\n" % (status, reason), "Content-Length: %d\r\n" % len(body)]
+        if not any(k.lower() == "server" for k, _ in headers):
+            out.append("Server: %s\r\n" % self.server_version)
         for k, v in headers:
             out.append("%s: %s\r\n" % (k, v))
         if close or not getattr(self, "keep_alive", False):
