@@ -19,8 +19,7 @@ COMMENT ON VIEW brickcat.stat_cache IS
 CREATE FUNCTION brickcat.stats_reset() RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'bc_stats_reset_sql' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION brickcat.stats_reset() IS
-  'Zeroes brickcat''s cache and upstream counters; returns the reset time';
-REVOKE EXECUTE ON FUNCTION brickcat.stats_reset() FROM PUBLIC;
+  'Zeroes brickcat''s cache and upstream counters; returns the reset time (brickcat_admin and superusers)';
 
 CREATE FUNCTION brickcat.stat_freshness(
     OUT dataset text, OUT fresh bigint, OUT stale bigint, OUT expired bigint,
