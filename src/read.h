@@ -72,7 +72,9 @@ typedef struct BcCached
 	bool		found;			/* a row exists (maybe never fetched) */
 	bool		fetched_isnull;
 	TimestampTz fetched_at;
-	HeapTuple	tuple;			/* item or price row; NULL for colors */
+	HeapTuple	tuple;			/* item or price row copy; NULL for colors */
+	struct TupleTableSlot *slot;	/* the item row in the scan's slot: valid
+									 * only until the next lookup */
 	int			ncolors;		/* colors only */
 	BcColorEntry *colors;
 } BcCached;
@@ -81,8 +83,11 @@ typedef struct BcCached
 typedef struct BcRead
 {
 	BcKey		key;
-	struct BcRead *leader;		/* waits only when this read waits */
+	struct BcRead *leader;		/* waits only when this read waits; follows
+								 * it directly in the array */
 	bool		counted;		/* counts in brickcat.stat_cache */
+	int			tag;			/* for the caller */
+	bool		emitted;		/* answered by the emit callback */
 
 	BcCached	data;
 	BcFreshness freshness;
@@ -118,7 +123,9 @@ extern int64 bc_read_wait_arg(FunctionCallInfo fcinfo, int argno);
 extern void bc_read_key_init(BcKey *key, BcDataset ds, const char *item_type,
 							 const char *item_no, int32 color_id,
 							 const char *guide_type, char condition);
-extern void bc_read_run(BcRead *reads, int nreads, int64 wait_usec);
+typedef void (*BcReadEmit) (void *arg, BcRead *leader);
+extern void bc_read_run(BcRead *reads, int nreads, int64 wait_usec,
+						BcReadEmit emit, void *arg);
 extern const char *bc_read_source_name(BcSource s);
 
 /* read_scan.c: direct index lookups of the cache tables */
@@ -128,6 +135,7 @@ extern BcScanner *bc_scan_begin(void);
 extern void bc_scan_end(BcScanner *sc);
 extern void bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap,
 						   BcCached *out);
+extern void bc_scan_materialize(BcCached *c);
 extern bool bc_scan_not_found(BcScanner *sc, const char *target,
 							  TimestampTz since, Snapshot snap);
 extern bool bc_scan_color_info(BcScanner *sc, int32 color_id, Snapshot snap,
@@ -156,7 +164,7 @@ typedef struct BcMemoEntry
 } BcMemoEntry;
 
 extern BcMemoEntry *bc_memo_lookup(const char *key, int64 wait_usec);
-extern void bc_memo_store(const char *key, int64 wait_usec, bool final,
+extern void bc_memo_store(const char *key, int64 wait_usec, BcSource source,
 						  HeapTuple *tuples, int ntuples);
 
 /* read_result.c: building result rows */

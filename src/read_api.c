@@ -52,14 +52,23 @@ bc_api_result_desc(FunctionCallInfo fcinfo)
 	return desc;
 }
 
-/*
- * bc_api_is_final says whether an answer carries data any later read in
- * the transaction may reuse, whatever it is willing to wait.
- */
-static bool
-bc_api_is_final(BcSource s)
+/* What the emit callback of a single read builds. */
+typedef struct BcApiEmit
 {
-	return s != BC_SRC_PENDING && s != BC_SRC_ERROR;
+	TupleDesc	rdesc;
+	HeapTuple	tuple;
+} BcApiEmit;
+
+/*
+ * bc_api_item_emit builds a get_item row for a fresh hit straight from the
+ * scan's slot.
+ */
+static void
+bc_api_item_emit(void *arg, BcRead *leader)
+{
+	BcApiEmit  *e = arg;
+
+	e->tuple = bc_result_item(e->rdesc, leader, leader + 1, bc_scan_item_desc());
 }
 
 /*
@@ -76,6 +85,7 @@ bc_api_get_item(FunctionCallInfo fcinfo, text *item_no, const char *item_type,
 	BcMemoEntry *memo;
 	HeapTuple	tuple;
 	Datum		result;
+	BcApiEmit	emit;
 
 	bc_read_item_no_arg(item_no, no);
 	memset(reads, 0, sizeof(reads));
@@ -93,10 +103,13 @@ bc_api_get_item(FunctionCallInfo fcinfo, text *item_no, const char *item_type,
 	reads[0].counted = true;
 	bc_read_key_init(&reads[1].key, BC_DS_COLORS, item_type, no, 0, NULL, 0);
 	reads[1].leader = &reads[0];
-	bc_read_run(reads, 2, wait_usec);
+	emit.rdesc = rdesc;
+	emit.tuple = NULL;
+	bc_read_run(reads, 2, wait_usec, bc_api_item_emit, &emit);
 
-	tuple = bc_result_item(rdesc, &reads[0], &reads[1], bc_scan_item_desc());
-	bc_memo_store(reads[0].key.target, wait_usec, bc_api_is_final(reads[0].source),
+	tuple = emit.tuple ? emit.tuple :
+		bc_result_item(rdesc, &reads[0], &reads[1], bc_scan_item_desc());
+	bc_memo_store(reads[0].key.target, wait_usec, reads[0].source,
 				  &tuple, 1);
 	result = HeapTupleGetDatum(tuple);
 	ReleaseTupleDesc(rdesc);
@@ -172,9 +185,9 @@ bc_get_price_sql(PG_FUNCTION_ARGS)
 		return result;
 	}
 	read.counted = true;
-	bc_read_run(&read, 1, wait_usec);
+	bc_read_run(&read, 1, wait_usec, NULL, NULL);
 	tuple = bc_result_price(rdesc, &read, bc_scan_price_desc());
-	bc_memo_store(read.key.target, wait_usec, bc_api_is_final(read.source), &tuple, 1);
+	bc_memo_store(read.key.target, wait_usec, read.source, &tuple, 1);
 	result = HeapTupleGetDatum(tuple);
 	ReleaseTupleDesc(rdesc);
 	return result;
@@ -249,10 +262,9 @@ bc_get_known_colors_sql(PG_FUNCTION_ARGS)
 	else
 	{
 		read.counted = true;
-		bc_read_run(&read, 1, wait_usec);
+		bc_read_run(&read, 1, wait_usec, NULL, NULL);
 		tuples = bc_api_color_rows(rsinfo->setDesc, &read, &ntuples);
-		bc_memo_store(read.key.target, wait_usec, bc_api_is_final(read.source),
-					  tuples, ntuples);
+		bc_memo_store(read.key.target, wait_usec, read.source, tuples, ntuples);
 	}
 	for (int i = 0; i < ntuples; i++)
 		tuplestore_puttuple(rsinfo->setResult, tuples[i]);

@@ -380,7 +380,7 @@ bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 				r = bc_scan_rel(sc, BC_REL_ITEM, snap, keys, 2);
 				if (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
 				{
-					out->tuple = ExecCopySlotHeapTuple(r->slot);
+					out->slot = r->slot;
 					bc_scan_stamp(r->slot, BC_REL_ITEM, out);
 				}
 				break;
@@ -392,6 +392,18 @@ bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 			bc_scan_price(sc, key, snap, out);
 			break;
 	}
+}
+
+/*
+ * bc_scan_materialize copies the row a lookup left in the scan's slot, so it
+ * outlives the next lookup.
+ */
+void
+bc_scan_materialize(BcCached *c)
+{
+	if (c->slot && c->tuple == NULL)
+		c->tuple = ExecCopySlotHeapTuple(c->slot);
+	c->slot = NULL;
 }
 
 /*
