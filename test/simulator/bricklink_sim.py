@@ -1685,7 +1685,7 @@ def parse_args(argv=None):
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
     ap.add_argument("--port-file", help="write the port here (atomically) once listening")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data-dir", default=os.environ.get("BRICKLINK_SIM_DATA_DIR") or None)
+    ap.add_argument("--data-dir", default=os.environ.get("BRICKLINK_SIM_DATA_DIR") or os.environ.get("BRICKCAT_DATA") or None)
     ap.add_argument("--consumer-key", default="test-consumer-key")
     ap.add_argument("--consumer-secret", default="test-consumer-secret")
     ap.add_argument("--token-value", default="test-token-value")
