@@ -17,6 +17,7 @@
 #include "utils/timestamp.h"
 
 #include "shmem.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,6 +36,7 @@ _PG_init(void)
 	bc_freshness_init();
 	if (bc_preloaded)
 		bc_shmem_init();
+	bc_worker_init();
 
 	MarkGUCPrefixReserved("brickcat");
 }
