@@ -685,6 +685,7 @@ bc_worker_sleep(BcWorkerState *st, long max_ms)
 		events |= WL_TIMEOUT;
 	}
 	pgstat_report_activity(STATE_IDLE, NULL);
+	pgstat_report_stat(true);
 	rc = WaitLatch(MyLatch, events, ms, PG_WAIT_EXTENSION);
 	if (rc & WL_LATCH_SET)
 	{
