@@ -448,6 +448,8 @@ bc_worker_round(BcWorkerState *st)
 	bc_worker_commit();
 	bc_worker_complete_all(done, ndone);
 
+	if (nsend > 0)
+		pgstat_report_activity(STATE_RUNNING, "brickcat: waiting for BrickLink");
 	for (int i = 0; i < nsend; i++)
 	{
 		char	   *err = NULL;
