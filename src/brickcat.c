@@ -18,6 +18,7 @@
 
 #include "quota.h"
 #include "shmem.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -37,6 +38,7 @@ _PG_init(void)
 	bc_quota_init();
 	if (bc_preloaded)
 		bc_shmem_init();
+	bc_worker_init();
 
 	MarkGUCPrefixReserved("brickcat");
 }
