@@ -122,7 +122,9 @@ bc_worker_error_code(BcOutcome o)
 /*
  * bc_worker_log_hook keeps the OAuth secrets out of the server log: the
  * postmaster logs 'parameter "x" changed to "value"' when the configuration
- * is reloaded, which would print them.
+ * is reloaded, which would print them; any other message quoting a secret's
+ * value has it masked.  Other messages about these settings (permission
+ * errors, for instance) pass unchanged.
  */
 static void
 bc_worker_log_hook(ErrorData *edata)
@@ -131,20 +133,25 @@ bc_worker_log_hook(ErrorData *edata)
 	{
 		for (int i = 0; i < lengthof(bc_secret_settings); i++)
 		{
-			char	   *quoted = psprintf("\"%s\"", bc_secret_settings[i]);
+			char	   *prefix = psprintf("parameter \"%s\" changed to",
+										  bc_secret_settings[i]);
+			bool		match = strncmp(edata->message, prefix, strlen(prefix)) == 0;
 
-			if (strstr(edata->message, quoted) != NULL)
+			pfree(prefix);
+			if (match)
 			{
-				edata->message = psprintf("parameter %s changed or rejected (value not logged)",
-										  quoted);
-				edata->detail = NULL;
-				edata->detail_log = NULL;
-				edata->context = NULL;
+				edata->message = psprintf("parameter \"%s\" changed (value not logged)",
+										  bc_secret_settings[i]);
 				break;
 			}
-			pfree(quoted);
 		}
 	}
+	if (edata->message != NULL)
+		edata->message = bc_client_redact(edata->message);
+	if (edata->detail != NULL)
+		edata->detail = bc_client_redact(edata->detail);
+	if (edata->detail_log != NULL)
+		edata->detail_log = bc_client_redact(edata->detail_log);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }
