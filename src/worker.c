@@ -89,6 +89,7 @@ typedef struct BcCompletion
 } BcCompletion;
 
 static void bc_worker_result(BcWorkerState *st, BcCallResult *res);
+static const char *bc_worker_strcasestr(const char *haystack, const char *needle);
 
 /*
  * bc_worker_error_code maps an outcome to the error code readers see
@@ -122,31 +123,49 @@ bc_worker_error_code(BcOutcome o)
 /*
  * bc_worker_log_hook keeps the OAuth secrets out of the server log: the
  * postmaster logs 'parameter "x" changed to "value"' when the configuration
- * is reloaded, which would print them.
+ * is reloaded, and statement logging would print ALTER SYSTEM SET x = '...'.
+ * Any message naming a secret setting is replaced and its statement hidden.
  */
 static void
 bc_worker_log_hook(ErrorData *edata)
 {
-	if (edata->message != NULL && strstr(edata->message, "brickcat.") != NULL)
+	if (edata->message != NULL && bc_worker_strcasestr(edata->message, "brickcat.") != NULL)
 	{
 		for (int i = 0; i < lengthof(bc_secret_settings); i++)
 		{
-			char	   *quoted = psprintf("\"%s\"", bc_secret_settings[i]);
-
-			if (strstr(edata->message, quoted) != NULL)
-			{
-				edata->message = psprintf("parameter %s changed or rejected (value not logged)",
-										  quoted);
-				edata->detail = NULL;
-				edata->detail_log = NULL;
-				edata->context = NULL;
-				break;
-			}
-			pfree(quoted);
+			if (bc_worker_strcasestr(edata->message, bc_secret_settings[i]) == NULL)
+				continue;
+			if (strncmp(edata->message, "parameter \"", 11) == 0)
+				edata->message = psprintf("parameter \"%s\" changed or rejected (value not logged)",
+										  bc_secret_settings[i]);
+			else
+				edata->message = psprintf("message naming %s withheld (it may hold the secret)",
+										  bc_secret_settings[i]);
+			edata->detail = NULL;
+			edata->detail_log = NULL;
+			edata->context = NULL;
+			edata->hide_stmt = true;
+			break;
 		}
 	}
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
+}
+
+/*
+ * bc_worker_strcasestr finds needle in haystack ignoring ASCII case.
+ */
+static const char *
+bc_worker_strcasestr(const char *haystack, const char *needle)
+{
+	size_t		n = strlen(needle);
+
+	for (const char *h = haystack; *h; h++)
+	{
+		if (pg_strncasecmp(h, needle, n) == 0)
+			return h;
+	}
+	return NULL;
 }
 
 /*
