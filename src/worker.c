@@ -89,6 +89,7 @@ typedef struct BcCompletion
 } BcCompletion;
 
 static void bc_worker_result(BcWorkerState *st, BcCallResult *res);
+static const char *bc_worker_strcasestr(const char *haystack, const char *needle);
 
 /*
  * bc_worker_error_code maps an outcome to the error code readers see
@@ -122,28 +123,34 @@ bc_worker_error_code(BcOutcome o)
 /*
  * bc_worker_log_hook keeps the OAuth secrets out of the server log: the
  * postmaster logs 'parameter "x" changed to "value"' when the configuration
- * is reloaded, which would print them; any other message quoting a secret's
- * value has it masked.  Other messages about these settings (permission
- * errors, for instance) pass unchanged.
+ * is reloaded, and statement logging would print ALTER SYSTEM SET x = '...'.
+ * Such messages are replaced, any statement naming a secret setting is kept
+ * out of the log, and any other message quoting a secret's value has it
+ * masked.  Other messages about these settings (permission errors, for
+ * instance) keep their text.
  */
 static void
 bc_worker_log_hook(ErrorData *edata)
 {
-	if (edata->message != NULL && strstr(edata->message, "brickcat.") != NULL)
+	if (edata->message != NULL && bc_worker_strcasestr(edata->message, "brickcat.") != NULL)
 	{
 		for (int i = 0; i < lengthof(bc_secret_settings); i++)
 		{
-			char	   *prefix = psprintf("parameter \"%s\" changed to",
-										  bc_secret_settings[i]);
-			bool		match = strncmp(edata->message, prefix, strlen(prefix)) == 0;
+			const char *name = bc_secret_settings[i];
 
-			pfree(prefix);
-			if (match)
-			{
+			if (bc_worker_strcasestr(edata->message, name) == NULL)
+				continue;
+			if (strncmp(edata->message, "parameter \"", 11) == 0 &&
+				strstr(edata->message, "\" changed to \"") != NULL)
 				edata->message = psprintf("parameter \"%s\" changed (value not logged)",
-										  bc_secret_settings[i]);
-				break;
-			}
+										  name);
+			else if (strncmp(edata->message, "statement: ", 11) == 0 ||
+					 strncmp(edata->message, "duration: ", 10) == 0 ||
+					 strncmp(edata->message, "execute ", 8) == 0)
+				edata->message = psprintf("statement naming %s withheld (it may hold the secret)",
+										  name);
+			edata->hide_stmt = true;
+			break;
 		}
 	}
 	if (edata->message != NULL)
@@ -154,6 +161,22 @@ bc_worker_log_hook(ErrorData *edata)
 		edata->detail_log = bc_client_redact(edata->detail_log);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
+}
+
+/*
+ * bc_worker_strcasestr finds needle in haystack ignoring ASCII case.
+ */
+static const char *
+bc_worker_strcasestr(const char *haystack, const char *needle)
+{
+	size_t		n = strlen(needle);
+
+	for (const char *h = haystack; *h; h++)
+	{
+		if (pg_strncasecmp(h, needle, n) == 0)
+			return h;
+	}
+	return NULL;
 }
 
 /*
