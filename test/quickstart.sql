@@ -3,6 +3,11 @@
 \echo '== brickcat status'
 SELECT preloaded, worker_running, worker_database, on_demand_fetching FROM brickcat.status;
 SELECT pg_sleep(0.2) FROM brickcat.status WHERE NOT worker_running;
+\echo '== seed the color and category lists from BrickLink catalog downloads (first run only)'
+\set colors :data '/bricklink/colors.xml'
+\set categories :data '/bricklink/categories.xml'
+SELECT (brickcat.import_catalog(:'colors')).* WHERE NOT EXISTS (SELECT FROM brickcat.color);
+SELECT (brickcat.import_catalog(:'categories')).* WHERE NOT EXISTS (SELECT FROM brickcat.category);
 \echo '== part 3001, first read: fetched on demand from BrickLink'
 SELECT item_no, name, weight, source, freshness, error_code FROM brickcat.part('3001');
 \echo '== part 3001 again: served from the cache'
