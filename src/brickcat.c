@@ -16,7 +16,9 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "quota.h"
 #include "shmem.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -33,9 +35,11 @@ _PG_init(void)
 
 	bc_guc_init();
 	bc_freshness_init();
+	bc_quota_init();
 	bc_read_init();
 	if (bc_preloaded)
 		bc_shmem_init();
+	bc_worker_init();
 
 	MarkGUCPrefixReserved("brickcat");
 }

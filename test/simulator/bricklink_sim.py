@@ -1653,7 +1653,8 @@ class SimServer(ThreadingHTTPServer):
 def default_data_dir():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))           # project root (contains test/)
-    cands = [os.path.join(os.path.dirname(root), "shared", "data")]
+    cands = [os.environ[v] for v in ("BRICKLINK_SIM_DATA_DIR", "BRICKCAT_DATA") if os.environ.get(v)]
+    cands.append(os.path.join(os.path.dirname(root), "shared", "data"))
     d = root
     while True:
         cands.append(os.path.join(d, "shared", "data"))
@@ -1685,7 +1686,7 @@ def parse_args(argv=None):
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
     ap.add_argument("--port-file", help="write the port here (atomically) once listening")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data-dir", default=os.environ.get("BRICKLINK_SIM_DATA_DIR") or None)
+    ap.add_argument("--data-dir", default=None)
     ap.add_argument("--consumer-key", default="test-consumer-key")
     ap.add_argument("--consumer-secret", default="test-consumer-secret")
     ap.add_argument("--token-value", default="test-token-value")
