@@ -19,8 +19,15 @@
 #include "freshness.h"
 #include "shmem.h"
 
-/* Longest item number accepted (the catalog's CHECK says the same). */
+/* Longest item number accepted, in characters (as the catalog's CHECK). */
 #define BC_ITEM_NO_MAX		64
+/* Bytes an item number may take (4 per character in UTF-8), plus NUL. */
+#define BC_READ_ITEM_NO_BUF	(BC_ITEM_NO_MAX * 4 + 1)
+/*
+ * Room for any fetch target the read path builds.  Targets longer than the
+ * shared request table's BC_TARGET_LEN go through the queue table.
+ */
+#define BC_READ_TARGET_LEN	(BC_READ_ITEM_NO_BUF + 64)
 /* Most keys one batch call accepts. */
 #define BC_BATCH_MAX		10000
 /* Longest wait a read may ask for, in microseconds (one hour). */
@@ -51,11 +58,11 @@ typedef struct BcKey
 {
 	BcDataset	ds;
 	const char *item_type;		/* normalised, points into a static list */
-	char		item_no[BC_ITEM_NO_MAX + 1];
+	char		item_no[BC_READ_ITEM_NO_BUF];
 	int32		color_id;		/* prices only */
 	const char *guide_type;		/* prices only: "sold" or "stock" */
 	char		condition;		/* prices only: 'N' or 'U' */
-	char		target[BC_TARGET_LEN];	/* fetch target, e.g. item:PART:3001 */
+	char		target[BC_READ_TARGET_LEN];	/* fetch target, e.g. item:PART:3001 */
 } BcKey;
 
 /* One known color of an item. */
@@ -156,7 +163,7 @@ extern const char *bc_priority_name(BcPriority p);
 /* read_memo.c: the per-transaction memo */
 typedef struct BcMemoEntry
 {
-	char		key[BC_TARGET_LEN];
+	char		key[BC_READ_TARGET_LEN];
 	int64		wait_usec;		/* wait of the read that stored it */
 	bool		final;			/* data-bearing answer, good for any wait */
 	int			ntuples;

@@ -80,7 +80,7 @@ bc_api_get_item(FunctionCallInfo fcinfo, text *item_no, const char *item_type,
 				int64 wait_usec)
 {
 	BcRead		reads[2];
-	char		no[BC_ITEM_NO_MAX + 1];
+	char		no[BC_READ_ITEM_NO_BUF];
 	TupleDesc	rdesc;
 	BcMemoEntry *memo;
 	HeapTuple	tuple;
@@ -155,7 +155,7 @@ Datum
 bc_get_price_sql(PG_FUNCTION_ARGS)
 {
 	BcRead		read;
-	char		no[BC_ITEM_NO_MAX + 1];
+	char		no[BC_READ_ITEM_NO_BUF];
 	TupleDesc	rdesc;
 	BcMemoEntry *memo;
 	HeapTuple	tuple;
@@ -238,7 +238,7 @@ bc_get_known_colors_sql(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	BcRead		read;
-	char		no[BC_ITEM_NO_MAX + 1];
+	char		no[BC_READ_ITEM_NO_BUF];
 	BcMemoEntry *memo;
 	HeapTuple  *tuples;
 	int			ntuples;

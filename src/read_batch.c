@@ -28,7 +28,7 @@
 /* One distinct key of a batch and where its answer comes from. */
 typedef struct BcBatchKey
 {
-	char		target[BC_TARGET_LEN];	/* hash key */
+	char		target[BC_READ_TARGET_LEN];	/* hash key */
 	int			read;			/* index of its first read, or -1 (memo) */
 	int			last;			/* last input position asking for it */
 	bool		owned;			/* tuple is ours to free */
@@ -98,7 +98,7 @@ bc_batch_keys(int n)
 {
 	HASHCTL		ctl;
 
-	ctl.keysize = BC_TARGET_LEN;
+	ctl.keysize = BC_READ_TARGET_LEN;
 	ctl.entrysize = sizeof(BcBatchKey);
 	ctl.hcxt = CurrentMemoryContext;
 	return hash_create("brickcat batch keys", Max(n, 8), &ctl,
@@ -261,7 +261,7 @@ bc_get_items_sql(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		BcKey		key;
-		char		no[BC_ITEM_NO_MAX + 1];
+		char		no[BC_READ_ITEM_NO_BUF];
 		BcRead	   *r;
 
 		bc_read_item_no_arg(DatumGetTextPP(elems[i]), no);
@@ -317,7 +317,7 @@ bc_batch_prices(FunctionCallInfo fcinfo, int32 color_id, ArrayType *color_ids)
 	for (int i = 0; i < n; i++)
 	{
 		BcKey		key;
-		char		no[BC_ITEM_NO_MAX + 1];
+		char		no[BC_READ_ITEM_NO_BUF];
 
 		bc_read_item_no_arg(DatumGetTextPP(elems[i]), no);
 		bc_read_key_init(&key, BC_DS_PRICE, item_type, no,
@@ -436,7 +436,7 @@ bc_validate_freshness_sql(PG_FUNCTION_ARGS)
 	gl.reads = palloc(sizeof(BcRead) * gl.cap);
 	for (int i = 0; i < n; i++)
 	{
-		char		no[BC_ITEM_NO_MAX + 1];
+		char		no[BC_READ_ITEM_NO_BUF];
 		BcKey		key;
 		bool		found;
 		BcScanner  *sc;

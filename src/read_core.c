@@ -26,6 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "read.h"
+#include "worker.h"
 
 BcIntervalGuc bc_read_wait = {"brickcat.read_wait", NULL, 2 * USECS_PER_SEC,
 	0, BC_WAIT_MAX_USEC, NULL};
@@ -34,9 +35,6 @@ BcIntervalGuc bc_log_min_wait = {"brickcat.log_min_wait", NULL, -USECS_PER_SEC,
 
 BC_INTERVAL_GUC_HOOKS(bc_read_wait)
 BC_INTERVAL_GUC_HOOKS(bc_log_min_wait)
-
-/* Used when brickcat.not_found_ttl is not defined (worker not loaded). */
-#define BC_NOT_FOUND_TTL_DEFAULT	USECS_PER_DAY
 
 static const char *const bc_item_types[] = {
 	"PART", "SET", "MINIFIG", "BOOK", "GEAR", "CATALOG", "INSTRUCTION",
@@ -62,18 +60,20 @@ bc_read_source_name(BcSource s)
 }
 
 /*
- * bc_read_arg_text copies a short text argument into buf, raising when it is
- * longer than max bytes.
+ * bc_read_arg_text copies a short text argument into buf (room for max
+ * characters of 4 bytes), raising when it is longer than max characters.
  */
 static void
 bc_read_arg_text(text *t, const char *what, char *buf, int max)
 {
 	int			len = VARSIZE_ANY_EXHDR(t);
+	bool		too_long = len > max * 4 ||
+		pg_mbstrlen_with_len(VARDATA_ANY(t), len) > max;
 
-	if (len > max)
+	if (too_long)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s is too long (%d bytes; at most %d)", what, len, max),
+				 errmsg("%s is too long (at most %d characters)", what, max),
 				 errhint("BrickLink item numbers are short, such as '3001' or '6020-1'.")));
 	memcpy(buf, VARDATA_ANY(t), len);
 	buf[len] = '\0';
@@ -226,13 +226,13 @@ bc_read_key_init(BcKey *key, BcDataset ds, const char *item_type,
 	switch (ds)
 	{
 		case BC_DS_ITEM:
-			snprintf(key->target, BC_TARGET_LEN, "item:%s:%s", item_type, item_no);
+			snprintf(key->target, BC_READ_TARGET_LEN, "item:%s:%s", item_type, item_no);
 			break;
 		case BC_DS_COLORS:
-			snprintf(key->target, BC_TARGET_LEN, "colors:%s:%s", item_type, item_no);
+			snprintf(key->target, BC_READ_TARGET_LEN, "colors:%s:%s", item_type, item_no);
 			break;
 		case BC_DS_PRICE:
-			snprintf(key->target, BC_TARGET_LEN, "price:%s:%s:%d:%s:%c",
+			snprintf(key->target, BC_READ_TARGET_LEN, "price:%s:%s:%d:%s:%c",
 					 item_type, item_no, color_id, guide_type, condition);
 			break;
 	}
@@ -240,18 +240,12 @@ bc_read_key_init(BcKey *key, BcDataset ds, const char *item_type,
 
 /*
  * bc_read_not_found_since returns the oldest "not found" answer still
- * trusted: now minus brickcat.not_found_ttl (defined by the worker module;
- * one day when it is not loaded).
+ * trusted: now minus brickcat.not_found_ttl.
  */
 static TimestampTz
 bc_read_not_found_since(TimestampTz now)
 {
-	const char *ttl = GetConfigOption("brickcat.not_found_ttl", true, false);
-	int64		usec;
-
-	if (ttl == NULL || !bc_parse_interval_usec(ttl, &usec) || usec < 0)
-		usec = BC_NOT_FOUND_TTL_DEFAULT;
-	return now - usec;
+	return now - bc_not_found_ttl.usec;
 }
 
 /*
@@ -262,7 +256,7 @@ static bool
 bc_read_negative(BcScanner *sc, BcRead *r, TimestampTz now)
 {
 	TimestampTz since = bc_read_not_found_since(now);
-	char		item_target[BC_TARGET_LEN];
+	char		item_target[BC_READ_TARGET_LEN];
 
 	if (bc_scan_not_found(sc, r->key.target, since, GetActiveSnapshot()))
 		return true;
