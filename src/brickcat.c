@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "quota.h"
 #include "shmem.h"
 
 PG_MODULE_MAGIC;
@@ -33,6 +34,7 @@ _PG_init(void)
 
 	bc_guc_init();
 	bc_freshness_init();
+	bc_quota_init();
 	if (bc_preloaded)
 		bc_shmem_init();
 
