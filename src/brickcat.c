@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "demand.h"
 #include "quota.h"
 #include "shmem.h"
 
@@ -35,6 +36,8 @@ _PG_init(void)
 	bc_guc_init();
 	bc_freshness_init();
 	bc_quota_init();
+	bc_demand_init();
+	bc_sweep_init();
 	if (bc_preloaded)
 		bc_shmem_init();
 

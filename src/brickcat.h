@@ -74,5 +74,6 @@ extern TimestampTz bc_statement_now(void);
 extern void bc_guc_init(void);
 extern void bc_freshness_init(void);
 extern void bc_shmem_init(void);
+extern void bc_sweep_init(void);
 
 #endif							/* BRICKCAT_H */
