@@ -19,6 +19,7 @@
 #include "demand.h"
 #include "quota.h"
 #include "shmem.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,8 +39,10 @@ _PG_init(void)
 	bc_quota_init();
 	bc_demand_init();
 	bc_sweep_init();
+	bc_read_init();
 	if (bc_preloaded)
 		bc_shmem_init();
+	bc_worker_init();
 
 	MarkGUCPrefixReserved("brickcat");
 }

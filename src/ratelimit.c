@@ -31,8 +31,13 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -72,7 +77,27 @@ typedef struct BcRlShard
 	int64		take;			/* debited by this call */
 } BcRlShard;
 
+/*
+ * Definitions are cached per backend.  A statement trigger on
+ * brickcat.rate_limit_def sends a relcache invalidation for the table at
+ * commit, and the callback below then ages every cached entry out.
+ */
+#define BC_RL_NAME_KEYLEN 256
+
+typedef struct BcRlCacheEntry
+{
+	char		name[BC_RL_NAME_KEYLEN];	/* hash key */
+	uint64		generation;
+	BcRlDef		def;
+} BcRlCacheEntry;
+
+static HTAB *bc_rl_cache = NULL;
+static uint64 bc_rl_cache_generation = 1;
+static Oid	bc_rl_def_relid = InvalidOid;
+
 static SPIPlanPtr bc_rl_def_plan = NULL;
+
+static void bc_rl_cache_store(const BcRlDef *def);
 static SPIPlanPtr bc_rl_lock_plan = NULL;
 static SPIPlanPtr bc_rl_read_plan = NULL;
 static SPIPlanPtr bc_rl_insert_plan = NULL;
@@ -323,6 +348,70 @@ bc_rl_load_def(text *name, BcRlDef *def)
 	if (def->rate <= 0 || def->period <= 0 || def->capacity <= 0 ||
 		def->shards < 1 || def->shards > def->rate || def->shards > def->capacity)
 		elog(ERROR, "brickcat: rate limit \"%s\" has an invalid definition", def->name);
+	bc_rl_cache_store(def);
+}
+
+/*
+ * bc_rl_cache_invalidate ages out every cached definition when the relcache
+ * entry of brickcat.rate_limit_def (or every entry) is invalidated.
+ */
+static void
+bc_rl_cache_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == bc_rl_def_relid)
+		bc_rl_cache_generation++;
+}
+
+/*
+ * bc_rl_cache_store remembers a definition just read from the table.
+ */
+static void
+bc_rl_cache_store(const BcRlDef *def)
+{
+	BcRlCacheEntry *e;
+	bool		found;
+
+	/* the table is looked up each time: the extension may have been re-created */
+	bc_rl_def_relid = get_relname_relid("rate_limit_def", get_namespace_oid("brickcat", false));
+	if (strlen(def->name) >= BC_RL_NAME_KEYLEN)
+		return;
+	if (bc_rl_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = BC_RL_NAME_KEYLEN;
+		ctl.entrysize = sizeof(BcRlCacheEntry);
+		bc_rl_cache = hash_create("brickcat rate limit definitions", 16, &ctl,
+								  HASH_ELEM | HASH_STRINGS);
+		CacheRegisterRelcacheCallback(bc_rl_cache_invalidate, (Datum) 0);
+	}
+	e = hash_search(bc_rl_cache, def->name, HASH_ENTER, &found);
+	e->def = *def;
+	e->def.name = e->name;
+	e->generation = bc_rl_cache_generation;
+}
+
+/*
+ * bc_rl_get_def returns a limit's definition, from the backend's cache when
+ * it is current, otherwise from the table.
+ */
+static void
+bc_rl_get_def(text *name, BcRlDef *def)
+{
+	if (bc_rl_cache != NULL && VARSIZE_ANY_EXHDR(name) < BC_RL_NAME_KEYLEN)
+	{
+		char		key[BC_RL_NAME_KEYLEN];
+		BcRlCacheEntry *e;
+
+		text_to_cstring_buffer(name, key, sizeof(key));
+		e = hash_search(bc_rl_cache, key, HASH_FIND, NULL);
+		if (e != NULL && e->generation == bc_rl_cache_generation)
+		{
+			*def = e->def;
+			return;
+		}
+	}
+	bc_rl_load_def(name, def);
 }
 
 /*
@@ -624,7 +713,7 @@ bc_rate_limit_sql(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "brickcat: SPI_connect failed");
-	bc_rl_load_def(name, &def);
+	bc_rl_get_def(name, &def);
 	if (count > def.capacity)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -635,6 +724,12 @@ bc_rate_limit_sql(PG_FUNCTION_ARGS)
 	s = bc_rl_candidates(&def, count, bc_now(), &n);
 	if (!bc_rl_fetch(&def, key, s, n, true))
 	{
+		/* a new key, or a definition changed since it was cached */
+		int			shards = def.shards;
+
+		bc_rl_load_def(name, &def);
+		if (def.shards != shards)
+			s = bc_rl_candidates(&def, count, bc_now(), &n);
 		bc_rl_create_key(&def, key, bc_now());
 		if (!bc_rl_fetch(&def, key, s, n, true))
 			elog(ERROR, "brickcat: rate limit \"%s\" lost its state rows", def.name);
@@ -726,4 +821,24 @@ bc_rate_limit_status_sql(PG_FUNCTION_ARGS)
 	values[5] = TimestampTzGetDatum(now + Max(next_wait, 0));
 	values[6] = TimestampTzGetDatum(now + full_wait);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(bc_rate_limit_def_changed);
+
+/*
+ * bc_rate_limit_def_changed is the statement trigger on
+ * brickcat.rate_limit_def: it makes every backend drop its cached
+ * definitions once the change commits.
+ */
+Datum
+bc_rate_limit_def_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("brickcat.rate_limit_def_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
 }

@@ -25,6 +25,16 @@ COMMENT ON COLUMN brickcat.rate_limit_def.max_reserved IS 'Most tokens that may 
 COMMENT ON COLUMN brickcat.rate_limit_def.anchor_us IS 'fixed_window: windows start at the Unix-2000 epoch + anchor_us + k * period_us';
 SELECT pg_catalog.pg_extension_config_dump('brickcat.rate_limit_def', '');
 
+CREATE FUNCTION brickcat.rate_limit_def_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'bc_rate_limit_def_changed' LANGUAGE C;
+COMMENT ON FUNCTION brickcat.rate_limit_def_changed() IS
+  'Trigger: makes every backend drop its cached rate limit definitions when brickcat.rate_limit_def changes';
+CREATE TRIGGER rate_limit_def_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON brickcat.rate_limit_def
+    FOR EACH STATEMENT EXECUTE FUNCTION brickcat.rate_limit_def_changed();
+COMMENT ON TRIGGER rate_limit_def_changed ON brickcat.rate_limit_def IS
+  'Invalidates the per-backend cache of rate limit definitions';
+
 CREATE TABLE brickcat.rate_limit_state (
     name    text NOT NULL REFERENCES brickcat.rate_limit_def (name)
                 ON DELETE CASCADE ON UPDATE CASCADE,

@@ -1,0 +1,617 @@
+/*-------------------------------------------------------------------------
+ *
+ * writer.c
+ *	  Stores what BrickLink answered: catalog rows mapped from the JSON, the
+ *	  failure marks that leave the last good data as it was, the negative
+ *	  cache, and the per-call log brickcat.api_call.
+ *
+ * Every function runs inside the worker's transaction with SPI connected;
+ * the worker wraps each store in a subtransaction so that a value the
+ * tables refuse becomes a bad_response, not a worker crash.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "brickcat.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "worker.h"
+
+#define BC_WRITER_MAX_ARGS 20
+
+/* Kept plans, one per statement. */
+typedef enum BcWriterStmt
+{
+	BC_W_CALL_BEGIN = 0,
+	BC_W_CALL_END,
+	BC_W_ITEM,
+	BC_W_COLORS_DELETE,
+	BC_W_COLORS_INSERT,
+	BC_W_COLOR_SET,
+	BC_W_PRICE,
+	BC_W_COLOR_LIST,
+	BC_W_CATEGORY_LIST,
+	BC_W_FAIL_ITEM,
+	BC_W_FAIL_COLORS,
+	BC_W_FAIL_PRICE,
+	BC_W_NOT_FOUND,
+	BC_W_FOUND,
+	BC_W_COUNT
+} BcWriterStmt;
+
+typedef struct BcWriterSql
+{
+	const char *sql;
+	int			nargs;
+	Oid			types[BC_WRITER_MAX_ARGS];
+} BcWriterSql;
+
+#define T TEXTOID
+#define I INT4OID
+#define TS TIMESTAMPTZOID
+
+static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
+	[BC_W_CALL_BEGIN] = {
+		"INSERT INTO brickcat.api_call (started_at, endpoint, target, job_id, attempt, priority)"
+		" VALUES ($1, $2::brickcat.job_kind, $3, $4, $5, $6::brickcat.priority)"
+		" RETURNING call_id",
+	6, {TS, T, T, INT8OID, I, T}},
+	[BC_W_CALL_END] = {
+		"UPDATE brickcat.api_call SET duration_us = $2, http_status = $3, meta_code = $4,"
+		" outcome = $5, bytes = $6, error = $7 WHERE call_id = $1",
+	7, {INT8OID, INT8OID, I, I, T, INT8OID, T}},
+	[BC_W_ITEM] = {
+		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
+		"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete,"
+		"  decoration, description, language_code, fetched_at, last_attempt_at, last_error, origin)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9::numeric, $10::numeric, $11::numeric,"
+		"  $12::smallint, $13::boolean,"
+		"  coalesce(brickcat.decoration($2, $3, (SELECT c.category_name FROM brickcat.category c"
+		"                                      WHERE c.category_id = $4)), 'plain'),"
+		"  $14, $15, $16, $16, NULL, 'api')"
+		" ON CONFLICT (item_type, item_no) DO UPDATE SET"
+		"  name = EXCLUDED.name, category_id = EXCLUDED.category_id,"
+		"  alternate_no = EXCLUDED.alternate_no, image_url = EXCLUDED.image_url,"
+		"  thumbnail_url = EXCLUDED.thumbnail_url, weight = EXCLUDED.weight,"
+		"  dim_x = EXCLUDED.dim_x, dim_y = EXCLUDED.dim_y, dim_z = EXCLUDED.dim_z,"
+		"  year_released = EXCLUDED.year_released, is_obsolete = EXCLUDED.is_obsolete,"
+		"  decoration = EXCLUDED.decoration, description = EXCLUDED.description,"
+		"  language_code = EXCLUDED.language_code, fetched_at = EXCLUDED.fetched_at,"
+		"  last_attempt_at = EXCLUDED.last_attempt_at, last_error = NULL, origin = 'api'",
+	16, {T, T, T, I, T, T, T, T, T, T, T, I, BOOLOID, T, T, TS}},
+	[BC_W_COLORS_DELETE] = {
+		"DELETE FROM brickcat.item_color WHERE item_type = $1 AND item_no = $2",
+	2, {T, T}},
+	[BC_W_COLORS_INSERT] = {
+		"INSERT INTO brickcat.item_color (item_type, item_no, color_id, quantity)"
+		" SELECT $1, $2, c, q FROM unnest($3::int[], $4::int[]) u(c, q)"
+		" ON CONFLICT (item_type, item_no, color_id) DO UPDATE SET quantity = EXCLUDED.quantity",
+	4, {T, T, INT4ARRAYOID, INT4ARRAYOID}},
+	[BC_W_COLOR_SET] = {
+		"INSERT INTO brickcat.item_color_set (item_type, item_no, colors_fetched_at,"
+		"  last_attempt_at, last_error) VALUES ($1, $2, $3, $3, NULL)"
+		" ON CONFLICT (item_type, item_no) DO UPDATE SET"
+		"  colors_fetched_at = EXCLUDED.colors_fetched_at,"
+		"  last_attempt_at = EXCLUDED.last_attempt_at, last_error = NULL",
+	3, {T, T, TS}},
+	[BC_W_PRICE] = {
+		"INSERT INTO brickcat.price_guide (item_type, item_no, color_id, guide_type, condition,"
+		"  currency, min_price, max_price, avg_price, qty_avg_price, unit_quantity,"
+		"  total_quantity, fetched_at, last_attempt_at, last_error)"
+		" VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::numeric, 0), coalesce($8::numeric, 0),"
+		"  coalesce($9::numeric, 0), coalesce($10::numeric, 0), $11::bigint, $12::bigint,"
+		"  $13, $13, NULL)"
+		" ON CONFLICT (item_type, item_no, color_id, guide_type, condition, currency)"
+		" DO UPDATE SET min_price = EXCLUDED.min_price, max_price = EXCLUDED.max_price,"
+		"  avg_price = EXCLUDED.avg_price, qty_avg_price = EXCLUDED.qty_avg_price,"
+		"  unit_quantity = EXCLUDED.unit_quantity, total_quantity = EXCLUDED.total_quantity,"
+		"  fetched_at = EXCLUDED.fetched_at, last_attempt_at = EXCLUDED.last_attempt_at,"
+		"  last_error = NULL",
+	13, {T, T, I, T, T, T, T, T, T, T, INT8OID, INT8OID, TS}},
+	[BC_W_COLOR_LIST] = {
+		"INSERT INTO brickcat.color (color_id, color_name, color_code, color_type, fetched_at, origin)"
+		" SELECT i, n, c, t, $5, 'api' FROM unnest($1::int[], $2::text[], $3::text[], $4::text[])"
+		"   u(i, n, c, t)"
+		" ON CONFLICT (color_id) DO UPDATE SET color_name = EXCLUDED.color_name,"
+		"  color_code = EXCLUDED.color_code, color_type = EXCLUDED.color_type,"
+		"  fetched_at = EXCLUDED.fetched_at, origin = 'api'",
+	5, {INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TS}},
+	[BC_W_CATEGORY_LIST] = {
+		"INSERT INTO brickcat.category (category_id, category_name, parent_id, fetched_at, origin)"
+		" SELECT i, n, p, $4, 'api' FROM unnest($1::int[], $2::text[], $3::int[]) u(i, n, p)"
+		" ON CONFLICT (category_id) DO UPDATE SET category_name = EXCLUDED.category_name,"
+		"  parent_id = EXCLUDED.parent_id, fetched_at = EXCLUDED.fetched_at, origin = 'api'",
+	4, {INT4ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TS}},
+	[BC_W_FAIL_ITEM] = {
+		"UPDATE brickcat.item SET last_attempt_at = $3, last_error = $4"
+		" WHERE item_type = $1 AND item_no = $2",
+	4, {T, T, TS, T}},
+	[BC_W_FAIL_COLORS] = {
+		"INSERT INTO brickcat.item_color_set (item_type, item_no, last_attempt_at, last_error)"
+		" VALUES ($1, $2, $3, $4)"
+		" ON CONFLICT (item_type, item_no) DO UPDATE SET"
+		"  last_attempt_at = EXCLUDED.last_attempt_at, last_error = EXCLUDED.last_error",
+	4, {T, T, TS, T}},
+	[BC_W_FAIL_PRICE] = {
+		"INSERT INTO brickcat.price_guide (item_type, item_no, color_id, guide_type, condition,"
+		"  currency, last_attempt_at, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+		" ON CONFLICT (item_type, item_no, color_id, guide_type, condition, currency)"
+		" DO UPDATE SET last_attempt_at = EXCLUDED.last_attempt_at,"
+		"  last_error = EXCLUDED.last_error",
+	8, {T, T, I, T, T, T, TS, T}},
+	[BC_W_NOT_FOUND] = {
+		"INSERT INTO brickcat.not_found (target, checked_at) VALUES ($1, $2)"
+		" ON CONFLICT (target) DO UPDATE SET checked_at = EXCLUDED.checked_at",
+	2, {T, TS}},
+	[BC_W_FOUND] = {
+		"DELETE FROM brickcat.not_found WHERE target = $1",
+	1, {T}},
+};
+
+#undef T
+#undef I
+#undef TS
+
+static SPIPlanPtr bc_writer_plans[BC_W_COUNT];
+
+/* Arguments being assembled for one statement. */
+typedef struct BcArgs
+{
+	int			n;
+	Datum		values[BC_WRITER_MAX_ARGS];
+	char		nulls[BC_WRITER_MAX_ARGS + 1];
+} BcArgs;
+
+/*
+ * bc_args_reset empties an argument list.
+ */
+static void
+bc_args_reset(BcArgs *a)
+{
+	a->n = 0;
+	memset(a->nulls, ' ', BC_WRITER_MAX_ARGS);
+	a->nulls[BC_WRITER_MAX_ARGS] = '\0';
+}
+
+/*
+ * bc_args_text appends a text argument (NULL when s is NULL).
+ */
+static void
+bc_args_text(BcArgs *a, const char *s)
+{
+	if (s == NULL)
+		a->nulls[a->n] = 'n';
+	else
+		a->values[a->n] = CStringGetTextDatum(s);
+	a->n++;
+}
+
+/*
+ * bc_args_datum appends a datum argument, null when isnull.
+ */
+static void
+bc_args_datum(BcArgs *a, Datum d, bool isnull)
+{
+	a->values[a->n] = d;
+	if (isnull)
+		a->nulls[a->n] = 'n';
+	a->n++;
+}
+
+/*
+ * bc_writer_exec runs statement stmt with args, returning SPI's code.
+ */
+static int
+bc_writer_exec(BcWriterStmt stmt, BcArgs *a)
+{
+	const BcWriterSql *s = &bc_writer_sql[stmt];
+	int			rc;
+
+	Assert(a->n == s->nargs);
+	if (bc_writer_plans[stmt] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(s->sql, s->nargs, (Oid *) s->types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "brickcat: could not prepare \"%s\": %s", s->sql,
+				 SPI_result_code_string(SPI_result));
+		bc_writer_plans[stmt] = plan;
+	}
+	rc = SPI_execute_plan(bc_writer_plans[stmt], a->values, a->nulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "brickcat: \"%s\" failed: %s", s->sql, SPI_result_code_string(rc));
+	return rc;
+}
+
+/*
+ * bc_writer_call_begin logs the start of a call in brickcat.api_call and
+ * returns the row's id.
+ */
+int64
+bc_writer_call_begin(const BcJob *job, TimestampTz started_at)
+{
+	BcArgs		a;
+	bool		isnull;
+
+	bc_args_reset(&a);
+	bc_args_datum(&a, TimestampTzGetDatum(started_at), false);
+	bc_args_text(&a, bc_job_kind_name(job->kind));
+	bc_args_text(&a, job->target);
+	bc_args_datum(&a, Int64GetDatum(job->job_id), false);
+	bc_args_datum(&a, Int32GetDatum(job->attempt), false);
+	bc_args_text(&a, bc_job_priority_name(job->priority));
+	if (bc_writer_exec(BC_W_CALL_BEGIN, &a) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "brickcat: logging a call failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * bc_writer_call_end completes a call's log row with how it went.
+ */
+void
+bc_writer_call_end(int64 call_id, int64 duration_us, int http_status, int meta_code,
+				   BcOutcome outcome, int64 bytes, const char *error)
+{
+	BcArgs		a;
+
+	bc_args_reset(&a);
+	bc_args_datum(&a, Int64GetDatum(call_id), false);
+	bc_args_datum(&a, Int64GetDatum(duration_us), false);
+	bc_args_datum(&a, Int32GetDatum(http_status), http_status == 0);
+	bc_args_datum(&a, Int32GetDatum(meta_code), meta_code == 0);
+	bc_args_text(&a, bc_outcome_name(outcome));
+	bc_args_datum(&a, Int64GetDatum(bytes), false);
+	bc_args_text(&a, error);
+	bc_writer_exec(BC_W_CALL_END, &a);
+}
+
+/*
+ * bc_writer_calls_interrupted closes the log rows of calls that never got
+ * an answer because a worker exited mid-call.
+ */
+void
+bc_writer_calls_interrupted(void)
+{
+	if (SPI_execute("UPDATE brickcat.api_call SET outcome = 'interrupted',"
+					" error = 'the worker exited before the answer arrived'"
+					" WHERE outcome IS NULL", false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "brickcat: closing interrupted calls failed");
+}
+
+/*
+ * bc_writer_decimal checks that a mapped decimal is not negative, as the
+ * catalog's constraints require.
+ */
+static const char *
+bc_writer_nonnegative(const char *field, const char *value, char **err)
+{
+	if (value != NULL && value[0] == '-' && *err == NULL)
+		*err = psprintf("field %s: negative value %s", field, value);
+	return value;
+}
+
+/*
+ * bc_writer_item stores an item's metadata.
+ */
+static bool
+bc_writer_item(const BcJob *job, bc_json_object_t *data, TimestampTz now, char **err)
+{
+	BcItem		it;
+	BcArgs		a;
+
+	if (!bc_json_map_item(data, &it, err))
+		return false;
+	bc_args_reset(&a);
+	bc_args_text(&a, job->item_type);
+	bc_args_text(&a, job->item_no);
+	bc_args_text(&a, it.name);
+	bc_args_datum(&a, Int32GetDatum(it.category_id), !it.has_category);
+	bc_args_text(&a, it.alternate_no && it.alternate_no[0] ? it.alternate_no : NULL);
+	bc_args_text(&a, it.image_url);
+	bc_args_text(&a, it.thumbnail_url);
+	bc_args_text(&a, bc_writer_nonnegative("weight", it.weight, err));
+	bc_args_text(&a, bc_writer_nonnegative("dim_x", it.dim_x, err));
+	bc_args_text(&a, bc_writer_nonnegative("dim_y", it.dim_y, err));
+	bc_args_text(&a, bc_writer_nonnegative("dim_z", it.dim_z, err));
+	if (it.has_year && (it.year_released < 1900 || it.year_released > 2200) && *err == NULL)
+		*err = psprintf("field year_released: implausible year %d", it.year_released);
+	bc_args_datum(&a, Int32GetDatum(it.year_released), !it.has_year);
+	bc_args_datum(&a, BoolGetDatum(it.is_obsolete), false);
+	bc_args_text(&a, it.description && it.description[0] ? it.description : NULL);
+	bc_args_text(&a, it.language_code && it.language_code[0] ? it.language_code : NULL);
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	if (*err != NULL)
+	{
+		bc_json_item_free(&it);
+		return false;
+	}
+	bc_writer_exec(BC_W_ITEM, &a);
+	bc_json_item_free(&it);
+	return true;
+}
+
+/*
+ * bc_writer_int_array builds an int4[] datum from n values.
+ */
+static Datum
+bc_writer_int_array(const int *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int32GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+}
+
+/*
+ * bc_writer_text_array builds a text[] datum from n strings (NULLs kept).
+ */
+static Datum
+bc_writer_text_array(char **v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = (v[i] == NULL);
+		d[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(v[i]);
+	}
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false,
+											  TYPALIGN_INT));
+}
+
+/*
+ * bc_writer_colors replaces an item's known colors as a whole.
+ */
+static bool
+bc_writer_colors(const BcJob *job, bc_json_object_t *data, TimestampTz now, char **err)
+{
+	BcKnownColor *kc = NULL;
+	int			n = 0;
+	int		   *ids;
+	int		   *qty;
+	BcArgs		a;
+
+	if (!bc_json_map_known_colors(data, &kc, &n, err))
+		return false;
+	ids = palloc(sizeof(int) * Max(n, 1));
+	qty = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = kc[i].color_id;
+		qty[i] = kc[i].quantity;
+	}
+	bc_args_reset(&a);
+	bc_args_text(&a, job->item_type);
+	bc_args_text(&a, job->item_no);
+	bc_writer_exec(BC_W_COLORS_DELETE, &a);
+	if (n > 0)
+	{
+		bc_args_datum(&a, bc_writer_int_array(ids, n), false);
+		bc_args_datum(&a, bc_writer_int_array(qty, n), false);
+		bc_writer_exec(BC_W_COLORS_INSERT, &a);
+		a.n = 2;
+	}
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	bc_writer_exec(BC_W_COLOR_SET, &a);
+	if (kc)
+		pfree(kc);
+	return true;
+}
+
+/*
+ * bc_writer_price stores one price guide; a guide without sales is stored
+ * with zeros.
+ */
+static bool
+bc_writer_price(const BcJob *job, bc_json_object_t *data, TimestampTz now, char **err)
+{
+	BcPriceGuide pg;
+	BcArgs		a;
+	char		cond[2] = {job->condition, '\0'};
+
+	if (!bc_json_map_price_guide(data, &pg, err))
+		return false;
+	if ((pg.unit_quantity < 0 || pg.unit_quantity > PG_INT32_MAX ||
+		 pg.total_quantity < 0 || pg.total_quantity > PG_INT32_MAX))
+	{
+		*err = psprintf("price guide quantities out of range");
+		bc_json_price_guide_free(&pg);
+		return false;
+	}
+	bc_args_reset(&a);
+	bc_args_text(&a, job->item_type);
+	bc_args_text(&a, job->item_no);
+	bc_args_datum(&a, Int32GetDatum(job->color_id), false);
+	bc_args_text(&a, job->sold ? "sold" : "stock");
+	bc_args_text(&a, cond);
+	bc_args_text(&a, bc_currency);
+	bc_args_text(&a, bc_writer_nonnegative("min_price", pg.min_price, err));
+	bc_args_text(&a, bc_writer_nonnegative("max_price", pg.max_price, err));
+	bc_args_text(&a, bc_writer_nonnegative("avg_price", pg.avg_price, err));
+	bc_args_text(&a, bc_writer_nonnegative("qty_avg_price", pg.qty_avg_price, err));
+	bc_args_datum(&a, Int64GetDatum(pg.unit_quantity), false);
+	bc_args_datum(&a, Int64GetDatum(pg.total_quantity), false);
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	if (*err == NULL && pg.currency_code != NULL && pg.currency_code[0] &&
+		pg_strcasecmp(pg.currency_code, bc_currency) != 0)
+		*err = psprintf("price guide in %s, asked for %s", pg.currency_code, bc_currency);
+	if (*err == NULL)
+		bc_writer_exec(BC_W_PRICE, &a);
+	bc_json_price_guide_free(&pg);
+	return *err == NULL;
+}
+
+/*
+ * bc_writer_color_list upserts BrickLink's color list.
+ */
+static bool
+bc_writer_color_list(bc_json_object_t *data, TimestampTz now, char **err)
+{
+	BcColor    *c = NULL;
+	int			n = 0;
+	int		   *ids;
+	char	  **names;
+	char	  **codes;
+	char	  **types;
+	BcArgs		a;
+
+	if (!bc_json_map_colors(data, &c, &n, err))
+		return false;
+	ids = palloc(sizeof(int) * Max(n, 1));
+	names = palloc(sizeof(char *) * Max(n, 1));
+	codes = palloc(sizeof(char *) * Max(n, 1));
+	types = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = c[i].color_id;
+		names[i] = c[i].color_name ? c[i].color_name : "";
+		codes[i] = c[i].color_code && c[i].color_code[0] ? c[i].color_code : NULL;
+		types[i] = c[i].color_type && c[i].color_type[0] ? c[i].color_type : NULL;
+	}
+	bc_args_reset(&a);
+	bc_args_datum(&a, bc_writer_int_array(ids, n), false);
+	bc_args_datum(&a, bc_writer_text_array(names, n), false);
+	bc_args_datum(&a, bc_writer_text_array(codes, n), false);
+	bc_args_datum(&a, bc_writer_text_array(types, n), false);
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	bc_writer_exec(BC_W_COLOR_LIST, &a);
+	bc_json_colors_free(c, n);
+	return true;
+}
+
+/*
+ * bc_writer_category_list upserts BrickLink's category list.
+ */
+static bool
+bc_writer_category_list(bc_json_object_t *data, TimestampTz now, char **err)
+{
+	BcCategory *c = NULL;
+	int			n = 0;
+	int		   *ids;
+	int		   *parents;
+	char	  **names;
+	BcArgs		a;
+
+	if (!bc_json_map_categories(data, &c, &n, err))
+		return false;
+	ids = palloc(sizeof(int) * Max(n, 1));
+	parents = palloc(sizeof(int) * Max(n, 1));
+	names = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = c[i].category_id;
+		parents[i] = c[i].parent_id;
+		names[i] = c[i].category_name ? c[i].category_name : "";
+	}
+	bc_args_reset(&a);
+	bc_args_datum(&a, bc_writer_int_array(ids, n), false);
+	bc_args_datum(&a, bc_writer_text_array(names, n), false);
+	bc_args_datum(&a, bc_writer_int_array(parents, n), false);
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	bc_writer_exec(BC_W_CATEGORY_LIST, &a);
+	bc_json_categories_free(c, n);
+	return true;
+}
+
+/*
+ * bc_writer_store maps data (the envelope's "data") for job and stores it;
+ * false with *err set when the JSON does not have the expected shape, in
+ * which case nothing was written.
+ */
+bool
+bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now, char **err)
+{
+	bool		ok = false;
+	BcArgs		a;
+
+	*err = NULL;
+	switch (job->kind)
+	{
+		case BC_JOB_ITEM:
+			ok = bc_writer_item(job, data, now, err);
+			break;
+		case BC_JOB_COLORS:
+			ok = bc_writer_colors(job, data, now, err);
+			break;
+		case BC_JOB_PRICE:
+			ok = bc_writer_price(job, data, now, err);
+			break;
+		case BC_JOB_COLOR_LIST:
+			ok = bc_writer_color_list(data, now, err);
+			break;
+		case BC_JOB_CATEGORY_LIST:
+			ok = bc_writer_category_list(data, now, err);
+			break;
+		default:
+			*err = pstrdup("unknown job kind");
+	}
+	if (ok)
+	{
+		bc_args_reset(&a);
+		bc_args_text(&a, job->target);
+		bc_writer_exec(BC_W_FOUND, &a);
+	}
+	return ok;
+}
+
+/*
+ * bc_writer_store_failure marks the rows job refreshes with the failed
+ * attempt, leaving their data as it was.
+ */
+void
+bc_writer_store_failure(const BcJob *job, const char *error, TimestampTz now)
+{
+	BcArgs		a;
+	char		cond[2] = {job->condition, '\0'};
+
+	bc_args_reset(&a);
+	bc_args_text(&a, job->item_type);
+	bc_args_text(&a, job->item_no);
+	switch (job->kind)
+	{
+		case BC_JOB_ITEM:
+		case BC_JOB_COLORS:
+			bc_args_datum(&a, TimestampTzGetDatum(now), false);
+			bc_args_text(&a, error);
+			bc_writer_exec(job->kind == BC_JOB_ITEM ? BC_W_FAIL_ITEM : BC_W_FAIL_COLORS, &a);
+			break;
+		case BC_JOB_PRICE:
+			bc_args_datum(&a, Int32GetDatum(job->color_id), false);
+			bc_args_text(&a, job->sold ? "sold" : "stock");
+			bc_args_text(&a, cond);
+			bc_args_text(&a, bc_currency);
+			bc_args_datum(&a, TimestampTzGetDatum(now), false);
+			bc_args_text(&a, error);
+			bc_writer_exec(BC_W_FAIL_PRICE, &a);
+			break;
+		default:
+			/* the color and category lists carry no per-row status */
+			break;
+	}
+}
+
+/*
+ * bc_writer_store_not_found remembers that BrickLink does not know job's
+ * target (negative cache) and marks the failed attempt.
+ */
+void
+bc_writer_store_not_found(const BcJob *job, TimestampTz now)
+{
+	BcArgs		a;
+
+	bc_args_reset(&a);
+	bc_args_text(&a, job->target);
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	bc_writer_exec(BC_W_NOT_FOUND, &a);
+	bc_writer_store_failure(job, "not_found: RESOURCE_NOT_FOUND", now);
+}
