@@ -6,6 +6,12 @@
 \set rb_parts :data '/rebrickable/parts.csv'
 SET timezone = 'UTC';
 SET brickcat.max_calls_per_second = 0;
+-- The worker runs in this cluster: the sweeps below stay in one transaction
+-- it cannot see, two days ahead of the calls earlier tests made.
+BEGIN;
+SET LOCAL brickcat.clock_offset = '2 days';
+DELETE FROM brickcat.fetch_queue;
+SELECT background_limit, calls_24h FROM brickcat.quota;
 
 -------------------------------------------------------------------------------
 -- 100,000 items: BrickLink part numbers, then Rebrickable ones, all real;
@@ -86,8 +92,8 @@ SELECT * FROM brickcat.refresh_sweep();
 -------------------------------------------------------------------------------
 -- A small catalog where every job is checked.
 -------------------------------------------------------------------------------
-TRUNCATE brickcat.item, brickcat.item_color_set, brickcat.price_guide,
-         brickcat.item_demand, brickcat.fetch_queue, brickcat.not_found;
+DELETE FROM brickcat.item; DELETE FROM brickcat.item_color_set; DELETE FROM brickcat.price_guide;
+DELETE FROM brickcat.item_demand; DELETE FROM brickcat.fetch_queue; DELETE FROM brickcat.not_found;
 INSERT INTO brickcat.item (item_type, item_no, fetched_at, last_attempt_at)
 SELECT 'PART', no, brickcat.now() - age, brickcat.now() - attempted
   FROM (VALUES ('3001', interval '70 days', interval '70 days'),   -- expired, demanded
@@ -117,7 +123,8 @@ SELECT brickcat.record_demand(ARRAY['3001', '3004', '3010', '3022']);
 SELECT * FROM brickcat.refresh_sweep(1);
 SELECT * FROM brickcat.refresh_sweep(2);
 SELECT * FROM brickcat.refresh_sweep();
-SELECT job_id, kind, target, color_id, guide_type, condition, priority, state, reason
+SELECT row_number() OVER (ORDER BY job_id) AS n, kind, target, color_id, guide_type, condition,
+       priority, state, reason
   FROM brickcat.fetch_queue ORDER BY job_id;
 -- Nothing twice: every open target is skipped.
 SELECT * FROM brickcat.refresh_sweep();
@@ -130,25 +137,25 @@ UPDATE brickcat.item SET fetched_at = brickcat.now() WHERE item_no = '3001';
 UPDATE brickcat.fetch_queue SET state = 'failed', finished_at = now() WHERE target = 'item:PART:3003';
 SELECT * FROM brickcat.refresh_sweep();
 
--- The not-found answer stands for brickcat.not_found_ttl (here: stale_after).
-UPDATE brickcat.not_found SET checked_at = brickcat.now() - interval '31 days';
+-- The not-found answer stands for brickcat.not_found_ttl.
+UPDATE brickcat.not_found SET checked_at = brickcat.now() - current_setting('brickcat.not_found_ttl')::interval - interval '1 second';
 SELECT * FROM brickcat.refresh_sweep();
 
 -- The oldest-first strategy ignores demand.
-TRUNCATE brickcat.fetch_queue;
-SET brickcat.sweep_strategy = 'oldest';
+DELETE FROM brickcat.fetch_queue;
+SET LOCAL brickcat.sweep_strategy = 'oldest';
 SELECT * FROM brickcat.refresh_sweep(3);
 SELECT target, reason FROM brickcat.fetch_queue ORDER BY job_id;
-RESET brickcat.sweep_strategy;
+SET LOCAL brickcat.sweep_strategy = 'demand';
 
 -- The budget: background share of the quota, minus the last 24 hours' calls,
 -- minus open jobs.
-TRUNCATE brickcat.fetch_queue;
+DELETE FROM brickcat.fetch_queue;
 INSERT INTO brickcat.item (item_type, item_no, fetched_at)
 SELECT 'PART', no, brickcat.now() - interval '70 days'
   FROM pw WHERE no ~ '^3[0-9]{3}$' AND no NOT IN (SELECT item_no FROM brickcat.item)
  ORDER BY no LIMIT 30;
-SET brickcat.daily_quota = 30;   -- background share 0.6: 18 calls
+SET LOCAL brickcat.daily_quota = 30;   -- background share 0.6: 18 calls
 SELECT background_limit, calls_24h FROM brickcat.quota;
 INSERT INTO brickcat.fetch_queue (kind, target, item_type, item_no, priority, reason)
 VALUES ('item', 'item:PART:3039', 'PART', '3039', 'interactive', 'reader');
@@ -158,16 +165,17 @@ SELECT ok FROM brickcat.quota_try_acquire('interactive', 5);
 UPDATE brickcat.fetch_queue SET state = 'done', finished_at = now() WHERE reason <> 'reader';
 SELECT * FROM brickcat.refresh_sweep();     -- 18 - 5 calls - 1 open = 12
 SELECT * FROM brickcat.refresh_sweep(100);  -- max_jobs does not raise the budget
-SET brickcat.daily_quota = 1;
+SET LOCAL brickcat.daily_quota = 1;
 SELECT * FROM brickcat.refresh_sweep();     -- over budget: nothing, no error
-RESET brickcat.daily_quota;
+SET LOCAL brickcat.daily_quota = 5000;
 SELECT * FROM brickcat.refresh_sweep(0);
 SELECT * FROM brickcat.refresh_sweep(-1);
+ROLLBACK;
 
 -------------------------------------------------------------------------------
 -- Demand: counted, decayed with the half-life, demanded above the threshold.
 -------------------------------------------------------------------------------
-TRUNCATE brickcat.item_demand;
+DELETE FROM brickcat.item_demand;
 SELECT brickcat.record_demand(ARRAY['3001', '3001', NULL, '3001', '3003']);
 SELECT item_no, round(score::numeric, 3) AS score, demanded,
        round((extract(epoch FROM demanded_until - updated_at) / 86400)::numeric, 2) AS demanded_days
@@ -217,7 +225,8 @@ DROP ROLE sweep_reader;
 -------------------------------------------------------------------------------
 -- Reference lists and pruning.
 -------------------------------------------------------------------------------
-TRUNCATE brickcat.fetch_queue;
+BEGIN;
+DELETE FROM brickcat.fetch_queue; DELETE FROM brickcat.api_call; DELETE FROM brickcat.not_found;
 SELECT brickcat.refresh_reference_lists();
 SELECT brickcat.refresh_reference_lists();
 SELECT kind, target, priority, reason FROM brickcat.fetch_queue ORDER BY job_id;
@@ -228,7 +237,6 @@ SELECT * FROM brickcat.prune();
 SELECT * FROM brickcat.prune('0');
 SELECT count(*) AS left_jobs FROM brickcat.fetch_queue;
 SELECT * FROM brickcat.prune(NULL);
+ROLLBACK;
 SELECT * FROM brickcat.prune('-1 day');
-
-TRUNCATE brickcat.item, brickcat.item_color_set, brickcat.price_guide,
-         brickcat.item_demand, brickcat.fetch_queue, brickcat.not_found;
+DELETE FROM brickcat.item_demand;

@@ -21,8 +21,9 @@
  * Each step is one statement: an index range scan in fetched_at order with
  * anti-joins against open jobs (the partial unique index on fetch_queue),
  * recent not-found answers and, per tier, item_demand; LIMIT the budget
- * left; INSERT ... ON CONFLICT DO NOTHING into brickcat.fetch_queue.  Data
- * never fetched (fetched_at NULL) is left to on-demand reads, and data whose
+ * left; INSERT ... ON CONFLICT DO NOTHING into brickcat.fetch_queue.  Targets
+ * BrickLink answered not-found for within brickcat.not_found_ttl are skipped;
+ * data never fetched (fetched_at NULL) is left to on-demand reads, and data whose
  * last attempt failed waits brickcat.sweep_retry_after.
  *
  * The budget is what background work may still spend in the current 24-hour
@@ -50,6 +51,7 @@
 #include "demand.h"
 #include "freshness.h"
 #include "shmem.h"
+#include "worker.h"
 
 /* Advisory lock key (two int4 halves) serializing sweeps: "bc" "sweep". */
 #define BC_SWEEP_LOCK_KEY1	0x6263
@@ -198,21 +200,6 @@ bc_sweep_query(const BcSweepDataset *ds, const BcSweepTier *tier,
 }
 
 /*
- * bc_sweep_not_found_ttl returns how long a not-found answer stands:
- * brickcat.not_found_ttl when that setting exists, else brickcat.stale_after.
- */
-static int64
-bc_sweep_not_found_ttl(void)
-{
-	const char *ttl = GetConfigOption("brickcat.not_found_ttl", true, false);
-	int64		usec;
-
-	if (ttl != NULL && bc_parse_interval_usec(ttl, &usec) && usec >= 0)
-		return usec;
-	return bc_stale_after.usec;
-}
-
-/*
  * bc_sweep_params computes the instants a sweep at brickcat.now() uses.
  */
 static void
@@ -222,7 +209,7 @@ bc_sweep_params(BcSweepParams *p)
 	p->stale_cutoff = p->now - bc_stale_after.usec;
 	p->expire_cutoff = p->now - Max(bc_expire_after.usec, bc_stale_after.usec);
 	p->retry_cutoff = p->now - bc_sweep_retry_after.usec;
-	p->not_found_cutoff = p->now - bc_sweep_not_found_ttl();
+	p->not_found_cutoff = p->now - bc_not_found_ttl.usec;
 }
 
 /*

@@ -63,7 +63,7 @@ CREATE FUNCTION brickcat.refresh_reference_lists() RETURNS integer
 COMMENT ON FUNCTION brickcat.refresh_reference_lists() IS
   'Queues background refreshes of the color list and the category list (unless already queued); returns how many jobs it queued';
 
-CREATE FUNCTION brickcat.prune(older_than interval DEFAULT '14 days')
+CREATE FUNCTION brickcat.prune(older_than interval DEFAULT NULL)
     RETURNS TABLE (relation text, deleted bigint)
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
@@ -72,9 +72,11 @@ DECLARE
     cutoff timestamptz;
     n bigint;
 BEGIN
-    IF older_than IS NULL OR older_than < interval '0' THEN
-        RAISE EXCEPTION 'older_than must be a non-negative interval, not %', coalesce(older_than::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give how much history to keep, e.g. ''14 days''.';
+    older_than := coalesce(older_than, current_setting('brickcat.call_log_retention')::interval);
+    IF older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a non-negative interval, not %', older_than
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give how much history to keep, e.g. ''14 days''; NULL keeps brickcat.call_log_retention.';
     END IF;
     cutoff := brickcat.now() - older_than;
 
@@ -83,12 +85,15 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     relation := 'fetch_queue'; deleted := n; RETURN NEXT;
 
-    -- The call log belongs to the worker; prune it when it is installed.
-    IF to_regclass('brickcat.api_call') IS NOT NULL THEN
-        EXECUTE 'DELETE FROM brickcat.api_call WHERE started_at < $1' USING cutoff;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        relation := 'api_call'; deleted := n; RETURN NEXT;
-    END IF;
+    DELETE FROM brickcat.api_call c WHERE c.started_at < cutoff;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    relation := 'api_call'; deleted := n; RETURN NEXT;
+
+    -- Not-found answers stop counting after brickcat.not_found_ttl.
+    DELETE FROM brickcat.not_found nf
+     WHERE nf.checked_at <= brickcat.now() - current_setting('brickcat.not_found_ttl')::interval;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    relation := 'not_found'; deleted := n; RETURN NEXT;
 
     DELETE FROM brickcat.item_demand d WHERE d.demanded_until < cutoff;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -96,7 +101,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION brickcat.prune(interval) IS
-  'Deletes finished fetch jobs, call log rows and demand that stopped counting before brickcat.now() - older_than; returns the rows deleted per relation';
+  'Deletes finished fetch jobs, call log rows and demand that stopped counting before brickcat.now() - older_than (NULL: brickcat.call_log_retention), and not-found answers older than brickcat.not_found_ttl, as the worker does in passing; returns the rows deleted per relation';
 
 -------------------------------------------------------------------------------
 -- pg_cron schedule (pg_cron is optional: everything is called dynamically)
