@@ -62,6 +62,8 @@ INSERT INTO brickcat.access_rule (kind, object_name, reader, admin, why) VALUES
     ('routine',  'get_known_colors',   '{EXECUTE}', '{}', 'read API'),
     ('routine',  'validate_freshness', '{EXECUTE}', '{}', 'read API'),
     ('routine',  'part',               '{EXECUTE}', '{}', 'read API'),
+    ('routine',  'record_demand',      '{EXECUTE}', '{}', 'read: applications report reads they serve themselves'),
+    ('routine',  'demand_score',       '{EXECUTE}', '{}', 'read: the view brickcat.demand calls it'),
     ('routine',  'stat_cache',         '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_cache'),
     ('routine',  'stat_freshness',     '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_freshness'),
     ('routine',  'upstream_state',     '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_upstream'),
