@@ -21,6 +21,7 @@
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
+#include "demand.h"
 #include "read.h"
 
 /*
@@ -90,6 +91,7 @@ bc_api_get_item(FunctionCallInfo fcinfo, text *item_no, const char *item_type,
 	bc_read_item_no_arg(item_no, no);
 	memset(reads, 0, sizeof(reads));
 	bc_read_key_init(&reads[0].key, BC_DS_ITEM, item_type, no, 0, NULL, 0);
+	bc_demand_record(item_type, no);
 	rdesc = bc_api_result_desc(fcinfo);
 
 	memo = bc_memo_lookup(reads[0].key.target, wait_usec);
@@ -175,6 +177,7 @@ bc_get_price_sql(PG_FUNCTION_ARGS)
 					 bc_read_guide_type_arg(PG_GETARG_TEXT_PP(2)),
 					 bc_read_condition_arg(PG_GETARG_TEXT_PP(3)));
 	wait_usec = bc_read_wait_arg(fcinfo, 5);
+	bc_demand_record(read.key.item_type, no);
 	rdesc = bc_api_result_desc(fcinfo);
 
 	memo = bc_memo_lookup(read.key.target, wait_usec);
@@ -252,6 +255,7 @@ bc_get_known_colors_sql(PG_FUNCTION_ARGS)
 					 bc_read_item_type_arg(PG_GETARG_TEXT_PP(1)), no, 0, NULL, 0);
 	wait_usec = bc_read_wait_arg(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
+	bc_demand_record(read.key.item_type, no);
 
 	memo = bc_memo_lookup(read.key.target, wait_usec);
 	if (memo)

@@ -23,6 +23,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "demand.h"
 #include "read.h"
 
 /* One distinct key of a batch and where its answer comes from. */
@@ -142,6 +143,7 @@ bc_batch_add(BcBatch *b, const BcKey *key, int nper)
 	k->last = b->n++;
 	if (found)
 		return NULL;
+	bc_demand_record(key->item_type, key->item_no);
 	k->tuple = NULL;
 	k->owned = false;
 	k->read = -1;
