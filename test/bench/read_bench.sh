@@ -17,11 +17,14 @@
 # between the baseline and brickcat and the median of each is reported.
 #
 # usage: test/bench/read_bench.sh      (or: test/bench/run read)
-#        BENCH_SECONDS=10 BENCH_ROUNDS=3 by default
+#        BENCH_SECONDS=10 BENCH_ROUNDS=3 by default; READ_BENCH="hit batch slow"
+#        picks the parts to run (all by default)
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
+PARTS=" ${READ_BENCH:-hit batch slow} "
+want() { [[ "$PARTS" == *" $1 "* ]]; }
 
 bench_sim_start --seed 1
 bench_cluster_start "brickcat.log_min_wait = '-1'"
@@ -73,15 +76,20 @@ stmt_compare() {
 }
 
 # 1. cache hits, throughput = clients / statement latency
+if want hit; then
 stmt_compare "cache hit" plain.sql get_item.sql 2
 bench_report "get_item cache hit (stmt/s, 2 clients)" \
     "$(python3 -c "print(round(2000/$OURS_MS))")" "plain PK SELECT (stmt/s)" \
     "$(python3 -c "print(round(2000/$BASE_MS))")" ">= 0.9"
 bench_psql -Atc "SELECT 'stat_cache: hits=' || hits || ' memo_hits=' || memo_hits || ' requests=' || requests FROM brickcat.stat_cache" >&2
+fi
 
 # 2. batch of 500 cached keys: time per call
+if want batch; then
 stmt_compare "batch of 500" plain_any.sql get_items.sql 1
 bench_report "get_items 500 cached keys (ms)" "$OURS_MS" "SELECT ... = ANY(500 keys) (ms)" "$BASE_MS" "<= 1.5"
+fi
+want slow || exit 0
 
 # 3. slow upstream: needs the worker
 if [ "$(bench_psql -Atc 'SELECT worker_running FROM brickcat.status')" != "t" ]; then
@@ -107,7 +115,7 @@ bench_report "stale get_item p99 (ms), upstream 5 s" "$p99" "target (ms)" 20 "va
 
 # 20 missing items read one after another with wait 1 s: each must answer by 1.05 s
 bench_psql -q -c "DELETE FROM brickcat.item WHERE item_no IN (SELECT no FROM bench.keys WHERE id > 69800)"
-worst=$(bench_psql -At <<'EOF'
+worst=$(bench_psql -qAt <<'EOF'
 CREATE TEMP TABLE t (ms float8, source text);
 DO $$
 DECLARE k text; t0 timestamptz; s text;
