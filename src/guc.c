@@ -213,10 +213,16 @@ bc_now_sql(PG_FUNCTION_ARGS)
 void
 bc_guc_init(void)
 {
+	/*
+	 * PostgreSQL refuses (FATAL) to create a PGC_POSTMASTER setting in a
+	 * library loaded after startup; without preloading there is no worker
+	 * and the setting is only informative, so it is reloadable there.
+	 */
 	DefineCustomStringVariable("brickcat.database",
 							   "Database the brickcat background worker connects to.",
 							   "The worker serves the brickcat extension installed in this database.",
-							   &bc_database, "postgres", PGC_POSTMASTER, 0,
+							   &bc_database, "postgres",
+							   bc_preloaded ? PGC_POSTMASTER : PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
 	bc_define_interval_guc(&bc_clock_offset,
 						   "Shifts brickcat's clock (testing and simulation only).",
