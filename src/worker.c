@@ -124,27 +124,35 @@ bc_worker_error_code(BcOutcome o)
  * bc_worker_log_hook keeps the OAuth secrets out of the server log: the
  * postmaster logs 'parameter "x" changed to "value"' when the configuration
  * is reloaded, and statement logging would print ALTER SYSTEM SET x = '...'.
- * Any message naming a secret setting is replaced and its statement hidden.
+ * Such messages naming a secret setting are replaced, and the statement of
+ * any message naming one is not logged; other messages (e.g. permission
+ * errors) stay as they are.
  */
 static void
 bc_worker_log_hook(ErrorData *edata)
 {
-	if (edata->message != NULL && bc_worker_strcasestr(edata->message, "brickcat.") != NULL)
+	const char *m = edata->message;
+
+	if (m != NULL && bc_worker_strcasestr(m, "brickcat.") != NULL)
 	{
 		for (int i = 0; i < lengthof(bc_secret_settings); i++)
 		{
-			if (bc_worker_strcasestr(edata->message, bc_secret_settings[i]) == NULL)
+			const char *name = bc_secret_settings[i];
+
+			if (bc_worker_strcasestr(m, name) == NULL)
 				continue;
-			if (strncmp(edata->message, "parameter \"", 11) == 0)
-				edata->message = psprintf("parameter \"%s\" changed or rejected (value not logged)",
-										  bc_secret_settings[i]);
+			edata->hide_stmt = true;
+			if (strncmp(m, "parameter \"", 11) == 0 && strstr(m, "\" changed to \"") != NULL)
+				edata->message = psprintf("parameter \"%s\" changed (value not logged)", name);
+			else if (strncmp(m, "invalid value for parameter", 27) == 0)
+				edata->message = psprintf("invalid value for parameter \"%s\" (value not logged)", name);
+			else if (strncmp(m, "statement: ", 11) == 0 || strncmp(m, "duration: ", 10) == 0 ||
+					 strncmp(m, "execute ", 8) == 0)
+				edata->message = psprintf("statement naming %s not logged (it may hold the secret)", name);
 			else
-				edata->message = psprintf("message naming %s withheld (it may hold the secret)",
-										  bc_secret_settings[i]);
+				break;
 			edata->detail = NULL;
 			edata->detail_log = NULL;
-			edata->context = NULL;
-			edata->hide_stmt = true;
 			break;
 		}
 	}

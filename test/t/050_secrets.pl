@@ -164,7 +164,7 @@ SKIP:
 			like($err, qr/must be superuser|permission denied/,
 				"$u cannot read brickcat.$g with current_setting");
 			($rc, $out, $err) = run_as($u, "SET brickcat.$g = 'x'");
-			like($err, qr/permission denied to set parameter/, "$u cannot SET brickcat.$g");
+			like($err, qr/permission denied to set parameter|cannot be changed now/, "$u cannot SET brickcat.$g");
 			($rc, $out, $err) = run_as($u, "SELECT count(*) FROM pg_settings WHERE name = 'brickcat.$g'");
 			is($out, '0', "brickcat.$g not listed in pg_settings for $u");
 		}
@@ -179,13 +179,13 @@ SKIP:
 		my ($rc, $out, $err) = run_as($u, "SHOW brickcat.api_base_url");
 		like($err, qr/must be superuser|permission denied/, "$u cannot SHOW brickcat.api_base_url");
 		($rc, $out, $err) = run_as($u, "SET brickcat.api_base_url = 'http://127.0.0.2:1/'");
-		like($err, qr/permission denied to set parameter/, "$u cannot SET brickcat.api_base_url");
+		like($err, qr/permission denied to set parameter|cannot be changed now/, "$u cannot SET brickcat.api_base_url");
 		($rc, $out, $err) = run_as($u,
 			"ALTER ROLE CURRENT_USER SET brickcat.api_base_url = 'http://127.0.0.2:1/'");
-		like($err, qr/permission denied/, "$u cannot ALTER ROLE SET brickcat.api_base_url");
+		like($err, qr/permission denied|cannot be changed now/, "$u cannot ALTER ROLE SET brickcat.api_base_url");
 		($rc, $out, $err) = run_as($u,
 			"SELECT set_config('brickcat.api_base_url', 'http://127.0.0.2:1/', false)");
-		like($err, qr/permission denied to set parameter/, "$u cannot set_config brickcat.api_base_url");
+		like($err, qr/permission denied to set parameter|cannot be changed now/, "$u cannot set_config brickcat.api_base_url");
 	}
 }
 
