@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "quota.h"
 #include "shmem.h"
 #include "worker.h"
 
@@ -34,6 +35,7 @@ _PG_init(void)
 
 	bc_guc_init();
 	bc_freshness_init();
+	bc_quota_init();
 	if (bc_preloaded)
 		bc_shmem_init();
 	bc_worker_init();
