@@ -36,6 +36,7 @@ _PG_init(void)
 	bc_guc_init();
 	bc_freshness_init();
 	bc_quota_init();
+	bc_read_init();
 	if (bc_preloaded)
 		bc_shmem_init();
 	bc_worker_init();

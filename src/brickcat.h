@@ -73,6 +73,7 @@ extern TimestampTz bc_statement_now(void);
 /* Module initialisers called from _PG_init. */
 extern void bc_guc_init(void);
 extern void bc_freshness_init(void);
+extern void bc_read_init(void);
 extern void bc_shmem_init(void);
 
 #endif							/* BRICKCAT_H */

@@ -14,15 +14,14 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "common/int.h"
 #include "fmgr.h"
-#include "utils/inval.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "enumcache.h"
 #include "freshness.h"
 
 static bool bc_stale_after_cross(int64 usec, GucSource source);
@@ -42,10 +41,9 @@ static const char *const bc_freshness_names[BC_FRESHNESS_COUNT] = {
 	"fresh", "stale", "expired", "missing"
 };
 
-/* Enum label OIDs of brickcat.freshness, looked up once per backend. */
-static Oid	bc_freshness_oids[BC_FRESHNESS_COUNT];
-static bool bc_freshness_oids_valid = false;
-static bool bc_type_callback_registered = false;
+/* Label OIDs of brickcat.freshness, looked up once per backend. */
+static BcEnumCache bc_freshness_enum =
+BC_ENUMCACHE_INIT("freshness", bc_freshness_names, BC_FRESHNESS_COUNT);
 
 /*
  * bc_freshness_cross_applies says whether the stale/expire ordering can be
@@ -146,16 +144,6 @@ bc_freshness_name(BcFreshness f)
 }
 
 /*
- * bc_type_cache_reset forgets cached type and label OIDs when pg_type changes
- * (the extension may have been dropped and created again).
- */
-static void
-bc_type_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
-{
-	bc_freshness_oids_valid = false;
-}
-
-/*
  * bc_type_oid returns the OID of a type in the brickcat schema.
  */
 Oid
@@ -182,29 +170,7 @@ bc_type_oid(const char *typname)
 Datum
 bc_freshness_datum(BcFreshness f)
 {
-	if (!bc_freshness_oids_valid)
-	{
-		Oid			typoid = bc_type_oid("freshness");
-
-		if (!bc_type_callback_registered)
-		{
-			CacheRegisterSyscacheCallback(TYPEOID, bc_type_cache_reset, (Datum) 0);
-			bc_type_callback_registered = true;
-		}
-		for (int i = 0; i < BC_FRESHNESS_COUNT; i++)
-		{
-			Oid			label = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
-												ObjectIdGetDatum(typoid),
-												CStringGetDatum(bc_freshness_names[i]));
-
-			if (!OidIsValid(label))
-				elog(ERROR, "brickcat.freshness has no label \"%s\"",
-					 bc_freshness_names[i]);
-			bc_freshness_oids[i] = label;
-		}
-		bc_freshness_oids_valid = true;
-	}
-	return ObjectIdGetDatum(bc_freshness_oids[f]);
+	return bc_enumcache_datum(&bc_freshness_enum, f);
 }
 
 PG_FUNCTION_INFO_V1(bc_freshness_sql);

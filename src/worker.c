@@ -124,38 +124,41 @@ bc_worker_error_code(BcOutcome o)
  * bc_worker_log_hook keeps the OAuth secrets out of the server log: the
  * postmaster logs 'parameter "x" changed to "value"' when the configuration
  * is reloaded, and statement logging would print ALTER SYSTEM SET x = '...'.
- * Such messages naming a secret setting are replaced, and the statement of
- * any message naming one is not logged; other messages (e.g. permission
- * errors) stay as they are.
+ * Such messages are replaced, any statement naming a secret setting is kept
+ * out of the log, and any other message quoting a secret's value has it
+ * masked.  Other messages about these settings (permission errors, for
+ * instance) keep their text.
  */
 static void
 bc_worker_log_hook(ErrorData *edata)
 {
-	const char *m = edata->message;
-
-	if (m != NULL && bc_worker_strcasestr(m, "brickcat.") != NULL)
+	if (edata->message != NULL && bc_worker_strcasestr(edata->message, "brickcat.") != NULL)
 	{
 		for (int i = 0; i < lengthof(bc_secret_settings); i++)
 		{
 			const char *name = bc_secret_settings[i];
 
-			if (bc_worker_strcasestr(m, name) == NULL)
+			if (bc_worker_strcasestr(edata->message, name) == NULL)
 				continue;
+			if (strncmp(edata->message, "parameter \"", 11) == 0 &&
+				strstr(edata->message, "\" changed to \"") != NULL)
+				edata->message = psprintf("parameter \"%s\" changed (value not logged)",
+										  name);
+			else if (strncmp(edata->message, "statement: ", 11) == 0 ||
+					 strncmp(edata->message, "duration: ", 10) == 0 ||
+					 strncmp(edata->message, "execute ", 8) == 0)
+				edata->message = psprintf("statement naming %s withheld (it may hold the secret)",
+										  name);
 			edata->hide_stmt = true;
-			if (strncmp(m, "parameter \"", 11) == 0 && strstr(m, "\" changed to \"") != NULL)
-				edata->message = psprintf("parameter \"%s\" changed (value not logged)", name);
-			else if (strncmp(m, "invalid value for parameter", 27) == 0)
-				edata->message = psprintf("invalid value for parameter \"%s\" (value not logged)", name);
-			else if (strncmp(m, "statement: ", 11) == 0 || strncmp(m, "duration: ", 10) == 0 ||
-					 strncmp(m, "execute ", 8) == 0)
-				edata->message = psprintf("statement naming %s not logged (it may hold the secret)", name);
-			else
-				break;
-			edata->detail = NULL;
-			edata->detail_log = NULL;
 			break;
 		}
 	}
+	if (edata->message != NULL)
+		edata->message = bc_client_redact(edata->message);
+	if (edata->detail != NULL)
+		edata->detail = bc_client_redact(edata->detail);
+	if (edata->detail_log != NULL)
+		edata->detail_log = bc_client_redact(edata->detail_log);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }
@@ -444,17 +447,24 @@ bc_worker_round(BcWorkerState *st)
 			}
 			if (!bc_quota_try_acquire(job->priority, 1, job->target, &retry_at, &reason))
 			{
-				/* not an attempt: back to the queue until the limiter allows it */
+				/*
+				 * Not an attempt: back to the queue until the limiter allows
+				 * it.  A burst refusal clears within a second, so waiting
+				 * readers keep waiting; anything else is reported to them.
+				 */
+				bool		burst = reason && strcmp(reason, "BURST") == 0;
+				int64		jitter = burst ? 50 * 1000 : USECS_PER_SEC;
 				TimestampTz at = Max(retry_at, now) +
-				(int64) (pg_prng_double(&pg_global_prng_state) * USECS_PER_SEC);
+				(int64) (pg_prng_double(&pg_global_prng_state) * jitter);
 
 				bc_queue_unclaim(job, at, psprintf("waiting for quota: %s",
 												   reason ? reason : "refused"));
 				st->next_due = Min(st->next_due, at);
-				bc_worker_add_completion(done, &ndone, job->target, false,
-										 (reason && strcmp(reason, "THROTTLED") == 0) ?
-										 "THROTTLED" : "QUOTA_EXHAUSTED",
-										 "the BrickLink call budget does not allow the call now");
+				if (!burst)
+					bc_worker_add_completion(done, &ndone, job->target, false,
+											 (reason && strcmp(reason, "THROTTLED") == 0) ?
+											 "THROTTLED" : "QUOTA_EXHAUSTED",
+											 "the BrickLink call budget does not allow the call now");
 				continue;
 			}
 			job->call_id = bc_writer_call_begin(job, now);

@@ -38,10 +38,10 @@ COMMENT ON TYPE brickcat.job_state IS
 -- Catalog tables (global: no tenant column anywhere)
 -------------------------------------------------------------------------------
 CREATE TABLE brickcat.item (
-    item_type       text NOT NULL
+    item_type       text COLLATE "C" NOT NULL
                     CHECK (item_type IN ('PART', 'SET', 'MINIFIG', 'BOOK', 'GEAR', 'CATALOG',
                                          'INSTRUCTION', 'UNSORTED_LOT', 'ORIGINAL_BOX')),
-    item_no         text NOT NULL CHECK (item_no <> '' AND length(item_no) <= 64),
+    item_no         text COLLATE "C" NOT NULL CHECK (item_no <> '' AND length(item_no) <= 64),
     name            text,
     category_id     integer,
     alternate_no    text,
@@ -85,8 +85,8 @@ CREATE INDEX item_no_idx ON brickcat.item (item_no);
 COMMENT ON INDEX brickcat.item_no_idx IS 'Lookup by number across item types';
 
 CREATE TABLE brickcat.item_color_set (
-    item_type         text NOT NULL,
-    item_no           text NOT NULL,
+    item_type         text COLLATE "C" NOT NULL,
+    item_no           text COLLATE "C" NOT NULL,
     colors_fetched_at timestamptz,
     last_attempt_at   timestamptz,
     last_error        text,
@@ -98,8 +98,8 @@ CREATE INDEX item_color_set_fetched_idx ON brickcat.item_color_set (colors_fetch
 COMMENT ON INDEX brickcat.item_color_set_fetched_idx IS 'Freshness scans of known-colors lists, oldest first';
 
 CREATE TABLE brickcat.item_color (
-    item_type  text NOT NULL,
-    item_no    text NOT NULL,
+    item_type  text COLLATE "C" NOT NULL,
+    item_no    text COLLATE "C" NOT NULL,
     color_id   integer NOT NULL,
     quantity   integer,
     PRIMARY KEY (item_type, item_no, color_id)
@@ -108,8 +108,8 @@ COMMENT ON TABLE brickcat.item_color IS
   'The colors an item is known in, with BrickLink''s quantity; replaced as a whole on each refresh (see item_color_set for its timestamp)';
 
 CREATE TABLE brickcat.price_guide (
-    item_type       text NOT NULL,
-    item_no         text NOT NULL,
+    item_type       text COLLATE "C" NOT NULL,
+    item_no         text COLLATE "C" NOT NULL,
     color_id        integer NOT NULL DEFAULT 0 CHECK (color_id >= 0),
     guide_type      text NOT NULL CHECK (guide_type IN ('sold', 'stock')),
     condition       char(1) NOT NULL CHECK (condition IN ('N', 'U')),
@@ -155,7 +155,7 @@ CREATE TABLE brickcat.category (
 COMMENT ON TABLE brickcat.category IS 'BrickLink categories (names decoded); parent_id 0 at the root';
 
 CREATE TABLE brickcat.not_found (
-    target      text PRIMARY KEY,
+    target      text COLLATE "C" PRIMARY KEY,
     checked_at  timestamptz NOT NULL
 );
 COMMENT ON TABLE brickcat.not_found IS
@@ -167,9 +167,9 @@ COMMENT ON TABLE brickcat.not_found IS
 CREATE TABLE brickcat.fetch_queue (
     job_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind         brickcat.job_kind NOT NULL,
-    target       text NOT NULL,
-    item_type    text,
-    item_no      text,
+    target       text COLLATE "C" NOT NULL,
+    item_type    text COLLATE "C",
+    item_no      text COLLATE "C",
     color_id     integer,
     guide_type   text,
     condition    char(1),

@@ -62,6 +62,8 @@ INSERT INTO brickcat.access_rule (kind, object_name, reader, admin, why) VALUES
     ('routine',  'get_known_colors',   '{EXECUTE}', '{}', 'read API'),
     ('routine',  'validate_freshness', '{EXECUTE}', '{}', 'read API'),
     ('routine',  'part',               '{EXECUTE}', '{}', 'read API'),
+    ('routine',  'stat_cache',         '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_cache'),
+    ('routine',  'stat_freshness',     '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_freshness'),
     ('routine',  'current_tenants',    '{EXECUTE}', '{}', 'tenant overlays: the row-level security policy calls it as the caller'),
     -- tenant overlays: row-level security decides which rows
     ('relation', 'tenant_item',        '{SELECT,INSERT,UPDATE,DELETE}', '{}', 'tenant overlays, bound by forced row-level security'),

@@ -92,10 +92,16 @@ META_MESSAGES = {200: "OK", 400: "PARAMETER_MISSING_OR_INVALID", 401: "BAD_OAUTH
 # OAuth 1.0a (RFC 5849) helpers, server side
 # --------------------------------------------------------------------------
 
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_ENC_TABLE = {i: "%%%02X" % i for i in range(128) if chr(i) not in _UNRESERVED}
+
+
 def oauth_enc(s):
     """RFC 3986 percent-encoding as RFC 5849 3.6 requires (space -> %20)."""
     if not isinstance(s, str):
         s = str(s)
+    if s.isascii():
+        return s.translate(_ENC_TABLE)      # C-speed fast path
     return quote(s, safe="-._~")
 
 
@@ -291,7 +297,7 @@ def fmt4(x):
 
 
 class Catalog:
-    def __init__(self, data_dir, seed):
+    def __init__(self, data_dir, seed, background=False):
         self.seed = seed
         self.data_dir = data_dir
         self.lock = threading.Lock()
@@ -299,13 +305,22 @@ class Catalog:
         self.deleted = set()     # (TYPE, no)
         self.item_cache = {}
         self.colors_cache = {}
+        self.body_cache = {}
         self._load()
+        if background:
+            threading.Thread(target=self.load_rebrickable, name="load-rebrickable", daemon=True).start()
+        else:
+            self.load_rebrickable()
 
     # -- loading ----------------------------------------------------------
     def _load(self):
         d = self.data_dir
         bl = os.path.join(d, "bricklink")
         rb = os.path.join(d, "rebrickable")
+        for f in (os.path.join(bl, "part_weights.csv"), os.path.join(rb, "parts.csv"),
+                  os.path.join(rb, "elements.csv")):
+            if not os.access(f, os.R_OK):
+                raise SystemExit("bricklink_sim: cannot read %s (use --data-dir)" % f)
         # colors
         self.colors = {}
         self.color_order = []
@@ -349,9 +364,24 @@ class Catalog:
         for no, name, w in EXTRA_PARTS:
             self.weights.setdefault(no, w)
         self.extra_names = {no: name for no, name, w in EXTRA_PARTS}
-        # rebrickable names
-        import csv
+        self.specials = {}
+        self._load_specials()
         self.rb_names = {}
+        self.elements = {}
+        self.ready = threading.Event()
+
+    def load_rebrickable(self):
+        """Names and element/color data from rebrickable/ (about 0.2 s); until this has run,
+        item, colors and item_mapping answers wait for it."""
+        try:
+            self._load_rebrickable()
+        finally:
+            self.ready.set()
+
+    def _load_rebrickable(self):
+        import csv
+        d = self.data_dir
+        rb = os.path.join(d, "rebrickable")
         weights = self.weights
         with open(os.path.join(rb, "parts.csv"), encoding="utf-8", newline="") as f:
             r = csv.reader(f)
@@ -385,7 +415,7 @@ class Catalog:
         except OSError:
             pass
         # elements: part -> [(element_id, bl color)]
-        self.elements = {}
+        elements = {}
         with open(os.path.join(rb, "elements.csv"), encoding="utf-8", newline="") as f:
             r = csv.reader(f)
             next(r, None)
@@ -398,9 +428,11 @@ class Catalog:
                     continue
                 if blc is None:
                     continue
-                self.elements.setdefault(row[1], []).append((row[0], blc))
+                elements.setdefault(row[1], []).append((row[0], blc))
+        self.elements = elements
+
+    def _load_specials(self):
         # sets / minifigs / other types
-        self.specials = {}
         for no, name, year, w, cat, obsolete in SETS:
             self.specials[("SET", no)] = (name, year, w, cat, obsolete)
             self.specials[("INSTRUCTION", no)] = (name + " Instructions", year, "%.2f" % (float(w) * 0.04), cat, obsolete)
@@ -461,6 +493,7 @@ class Catalog:
 
     # -- items --------------------------------------------------------------
     def get_item(self, itype, no):
+        self.ready.wait()
         key = (itype, no)
         if not self.exists(itype, no):
             return None
@@ -582,6 +615,7 @@ class Catalog:
         return item
 
     def item_colors(self, itype, no):
+        self.ready.wait()
         key = (itype, no)
         ov = self.overrides.get(key)
         if ov and "colors" in ov:
@@ -617,6 +651,7 @@ class Catalog:
         return out
 
     def item_mapping(self, itype, no, color_id):
+        self.ready.wait()
         out = []
         if itype != "PART":
             return out
@@ -630,6 +665,7 @@ class Catalog:
 
     def element_lookup(self, element_id):
         # reverse mapping; built lazily
+        self.ready.wait()
         idx = getattr(self, "_el_index", None)
         if idx is None:
             idx = {}
@@ -717,6 +753,7 @@ class Catalog:
             self.deleted.discard(key)
             self.item_cache.pop(key, None)
             self.colors_cache.pop(key, None)
+            self.body_cache.clear()
         return self.get_item(itype, no)
 
     def delete_item(self, itype, no):
@@ -727,6 +764,7 @@ class Catalog:
             self.overrides.pop(key, None)
             self.item_cache.pop(key, None)
             self.colors_cache.pop(key, None)
+            self.body_cache.clear()
         return existed
 
     def reset_items(self):
@@ -735,6 +773,7 @@ class Catalog:
             self.deleted.clear()
             self.item_cache.clear()
             self.colors_cache.clear()
+            self.body_cache.clear()
 
 
 # --------------------------------------------------------------------------
@@ -1022,9 +1061,9 @@ class Handler(socketserver.StreamRequestHandler):
     # -- low-level writing --------------------------------------------------------
     def send_raw(self, status, headers, body, close=False, truncate_to=None):
         reason = HTTP_REASONS.get(status, "Unknown")
-        out = ["HTTP/1.1 %d %s\r\n" % (status, reason),
-               "Server: %s\r\n" % self.server_version,
-               "Content-Length: %d\r\n" % len(body)]
+        out = ["HTTP/1.1 %d %s\r\n" % (status, reason), "Content-Length: %d\r\n" % len(body)]
+        if not any(k.lower() == "server" for k, _ in headers):
+            out.append("Server: %s\r\n" % self.server_version)
         for k, v in headers:
             out.append("%s: %s\r\n" % (k, v))
         if close or not getattr(self, "keep_alive", False):
@@ -1207,7 +1246,7 @@ class Handler(socketserver.StreamRequestHandler):
             if refuse.mode == "reset":
                 self.rst_close()
             raise AbortConnection()
-        meta_code, status = None, 0
+        meta_code, status, ended = None, 0, False
         try:
             latency, fault = st.pick_faults(endpoint, key)
             latency += st.config["latency_ms"]
@@ -1236,14 +1275,21 @@ class Handler(socketserver.StreamRequestHandler):
                     st.auth_failures += 1
             meta_code, status = resp.meta_code, resp.status
             self.meta_code = meta_code
+            truncate_to = None
             if kind in POST_FAULTS:
-                self.post_fault(fault, resp, endpoint)
+                status, hdrs, body, truncate_to = self.post_fault(fault, resp, endpoint)
             else:
                 body = resp.body if resp.body is not None else dumps(resp.obj)
                 hdrs = resp.headers or [("Content-Type", "text/html;charset=utf-8")]
-                self.send_raw(resp.status, hdrs, body)
-        finally:
+            # The request stops being "in flight" just before its answer is written, so a
+            # client that sends its next request as soon as it has an answer is never
+            # counted twice (max_concurrent never over-reports the client's concurrency).
+            ended = True
             st.end(meta_code, status)
+            self.send_raw(status, hdrs, body, truncate_to=truncate_to)
+        finally:
+            if not ended:
+                st.end(meta_code, status)
         return status
 
     def pre_fault(self, f):
@@ -1297,22 +1343,20 @@ class Handler(socketserver.StreamRequestHandler):
         raise AbortConnection()
 
     def post_fault(self, f, resp, endpoint):
+        """Returns (status, headers, body, truncate_to) of the mangled answer."""
         k = f.kind
         hdrs = resp.headers or [("Content-Type", "text/html;charset=utf-8")]
         body = resp.body if resp.body is not None else dumps(resp.obj)
         if k == "truncate":
-            self.send_raw(resp.status, hdrs, body, truncate_to=len(body) // 2)
+            return resp.status, hdrs, body, len(body) // 2
         if k == "malformed_json":
             full = dumps(resp.obj) if resp.obj else b'{"meta":{"code":200,"message":"OK"}}'
-            body = full[: max(20, len(full) * 2 // 3)]   # always lacks the closing brace
-            self.send_raw(200, hdrs, body)
-            return
+            return 200, hdrs, full[: max(20, len(full) * 2 // 3)], None   # lacks the closing brace
         if k == "wrong_types":
             obj = resp.obj if resp.obj and "data" in resp.obj else envelope(200, data={})
             obj = json.loads(dumps(obj))
             obj["data"] = self.wrong_types(obj.get("data"), endpoint, f)
-            self.send_raw(200, hdrs, dumps(obj))
-            return
+            return 200, hdrs, dumps(obj), None
         if k == "oversize":
             obj = resp.obj if resp.obj and "data" in resp.obj else envelope(200, data={})
             data = obj.get("data")
@@ -1323,8 +1367,8 @@ class Handler(socketserver.StreamRequestHandler):
                 data = list(data) + [{"padding": pad}]
             else:
                 data = {"value": data, "description": pad}
-            self.send_raw(200, hdrs, dumps({"meta": obj["meta"], "data": data}))
-            return
+            return 200, hdrs, dumps({"meta": obj["meta"], "data": data}), None
+        raise AssertionError(k)
 
     def wrong_types(self, data, endpoint, f):
         with self.server.state.lock:
@@ -1472,9 +1516,9 @@ class Handler(socketserver.StreamRequestHandler):
             if not cat.exists(itype, no):
                 return meta_error(404, description="RESOURCE_NOT_FOUND: %s %s" % (itype, no))
             if endpoint == "item":
-                return APIResponse(envelope(200, cat.get_item(itype, no)))
+                return self.cached_ok(cat, ("item", itype, no), cat.get_item, itype, no)
             if endpoint == "colors":
-                return APIResponse(envelope(200, cat.item_colors(itype, no)))
+                return self.cached_ok(cat, ("colors", itype, no), cat.item_colors, itype, no)
             if endpoint == "images":
                 try:
                     c = int(args[2])
@@ -1498,9 +1542,9 @@ class Handler(socketserver.StreamRequestHandler):
         if endpoint == "item_mapping":
             return APIResponse(envelope(200, cat.element_lookup(args[1])))
         if endpoint == "color_list":
-            return APIResponse(envelope(200, cat.color_list))
+            return self.cached_ok(cat, ("color_list",), lambda: cat.color_list)
         if endpoint == "category_list":
-            return APIResponse(envelope(200, cat.category_list))
+            return self.cached_ok(cat, ("category_list",), lambda: cat.category_list)
         if endpoint in ("color", "category"):
             try:
                 i = int(args[0])
@@ -1511,6 +1555,16 @@ class Handler(socketserver.StreamRequestHandler):
                 return meta_error(404, description="RESOURCE_NOT_FOUND: %s %d" % (endpoint, i))
             return APIResponse(envelope(200, d))
         return meta_error(400, description="INVALID_URI: %s" % self.raw_path, message="INVALID_URI")
+
+    @staticmethod
+    def cached_ok(cat, ckey, fn, *args):
+        """Success envelope with the serialized body cached (catalog changes clear it)."""
+        hit = cat.body_cache.get(ckey)
+        if hit is None:
+            obj = envelope(200, fn(*args))
+            hit = (obj, dumps(obj))
+            cat.body_cache[ckey] = hit
+        return APIResponse(hit[0], body=hit[1])
 
     def price(self, itype, no):
         q = self.qdict()
@@ -1545,6 +1599,7 @@ class Handler(socketserver.StreamRequestHandler):
 
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False      # do not join connection threads (idle keep-alives) on exit
     allow_reuse_address = True
     request_queue_size = 256
     idle_timeout = 300
@@ -1598,7 +1653,8 @@ class SimServer(ThreadingHTTPServer):
 def default_data_dir():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))           # project root (contains test/)
-    cands = [os.path.join(os.path.dirname(root), "shared", "data")]
+    cands = [os.environ[v] for v in ("BRICKLINK_SIM_DATA_DIR", "BRICKCAT_DATA") if os.environ.get(v)]
+    cands.append(os.path.join(os.path.dirname(root), "shared", "data"))
     d = root
     while True:
         cands.append(os.path.join(d, "shared", "data"))
@@ -1630,7 +1686,7 @@ def parse_args(argv=None):
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
     ap.add_argument("--port-file", help="write the port here (atomically) once listening")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data-dir", default=os.environ.get("BRICKLINK_SIM_DATA_DIR") or None)
+    ap.add_argument("--data-dir", default=None)
     ap.add_argument("--consumer-key", default="test-consumer-key")
     ap.add_argument("--consumer-secret", default="test-consumer-secret")
     ap.add_argument("--token-value", default="test-token-value")
@@ -1647,7 +1703,7 @@ def main(argv=None):
     args = parse_args(argv)
     host, family = check_loopback(args.host)
     data_dir = os.path.abspath(args.data_dir or default_data_dir())
-    catalog = Catalog(data_dir, args.seed)
+    catalog = Catalog(data_dir, args.seed, background=True)
     state = SimState(args, catalog)
     server = SimServer((host, args.port), Handler, state, args.quiet, args.log_file, family)
     port = server.server_address[1]

@@ -1,0 +1,484 @@
+/*-------------------------------------------------------------------------
+ *
+ * read_scan.c
+ *	  Direct primary-key lookups of the cache tables for the read path.
+ *
+ * A cache hit must cost about as much as a primary-key SELECT, so reads do
+ * not go through SPI: they open the tables and their primary-key indexes,
+ * scan with index_beginscan/index_rescan under the caller's snapshot and copy
+ * the row they find.  Table and index OIDs are looked up once per backend and
+ * forgotten when a relcache invalidation touches one of them (for instance
+ * when the extension is dropped and created again).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "brickcat.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "executor/tuptable.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+
+#include "read.h"
+
+/* The tables the read path looks into. */
+typedef enum BcRelId
+{
+	BC_REL_ITEM = 0,
+	BC_REL_COLOR_SET,
+	BC_REL_ITEM_COLOR,
+	BC_REL_PRICE,
+	BC_REL_COLOR,
+	BC_REL_NOT_FOUND,
+	BC_REL_COUNT
+} BcRelId;
+
+/* Per table: name, and the timestamp column that drives freshness. */
+static const struct
+{
+	const char *relname;
+	const char *stamp;
+}			bc_rel_info[BC_REL_COUNT] =
+{
+	{"item", "fetched_at"},
+	{"item_color_set", "colors_fetched_at"},
+	{"item_color", "quantity"},
+	{"price_guide", "fetched_at"},
+	{"color", "color_code"},
+	{"not_found", "checked_at"},
+};
+
+/* OIDs and column numbers resolved once per backend. */
+typedef struct BcRelCache
+{
+	Oid			relid;
+	Oid			indexid;
+	AttrNumber	stamp_attno;
+	AttrNumber	extra_attno;	/* price: currency; item_color: color_id; color: name */
+} BcRelCache;
+
+static BcRelCache bc_rels[BC_REL_COUNT];
+static TupleDesc bc_rel_descs[BC_REL_COUNT];
+static bool bc_rels_valid = false;
+uint64		bc_scan_generation = 0;
+static bool bc_rels_callback = false;
+
+/* One open table with its primary-key scan. */
+typedef struct BcScanRel
+{
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+} BcScanRel;
+
+struct BcScanner
+{
+	BcScanRel	rels[BC_REL_COUNT];
+};
+
+/*
+ * bc_scan_relcache_cb forgets the resolved OIDs when one of brickcat's
+ * tables (or every relation) is invalidated.
+ */
+static void
+bc_scan_relcache_cb(Datum arg, Oid relid)
+{
+	if (!bc_rels_valid)
+		return;
+	for (int i = 0; i < BC_REL_COUNT; i++)
+	{
+		if (!OidIsValid(relid) ||
+			bc_rels[i].relid == relid || bc_rels[i].indexid == relid)
+		{
+			bc_rels_valid = false;
+			bc_scan_generation++;
+			return;
+		}
+	}
+}
+
+/*
+ * bc_scan_resolve looks up the OIDs of brickcat's cache tables, their
+ * primary keys and the columns the read path needs.
+ */
+static void
+bc_scan_resolve(void)
+{
+	Oid			nsp;
+
+	if (bc_rels_valid)
+		return;
+	if (!bc_rels_callback)
+	{
+		CacheRegisterRelcacheCallback(bc_scan_relcache_cb, (Datum) 0);
+		bc_rels_callback = true;
+	}
+	nsp = get_namespace_oid("brickcat", true);
+	for (int i = 0; i < BC_REL_COUNT; i++)
+	{
+		Oid			relid = OidIsValid(nsp) ?
+		get_relname_relid(bc_rel_info[i].relname, nsp) : InvalidOid;
+		Relation	rel;
+
+		if (!OidIsValid(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("table brickcat.%s does not exist", bc_rel_info[i].relname),
+					 errhint("Run CREATE EXTENSION brickcat in this database.")));
+		rel = table_open(relid, AccessShareLock);
+		bc_rels[i].relid = relid;
+		bc_rels[i].indexid = RelationGetPrimaryKeyIndex(rel);
+		if (bc_rel_descs[i])
+			FreeTupleDesc(bc_rel_descs[i]);
+		bc_rel_descs[i] = NULL;
+		if (i == BC_REL_ITEM || i == BC_REL_PRICE)
+		{
+			MemoryContext old = MemoryContextSwitchTo(CacheMemoryContext);
+
+			bc_rel_descs[i] = CreateTupleDescCopy(RelationGetDescr(rel));
+			MemoryContextSwitchTo(old);
+		}
+		table_close(rel, NoLock);
+		if (!OidIsValid(bc_rels[i].indexid))
+			elog(ERROR, "brickcat.%s has no primary key", bc_rel_info[i].relname);
+		bc_rels[i].stamp_attno = get_attnum(relid, bc_rel_info[i].stamp);
+		bc_rels[i].extra_attno = InvalidAttrNumber;
+		if (i == BC_REL_PRICE)
+			bc_rels[i].extra_attno = get_attnum(relid, "currency");
+		else if (i == BC_REL_ITEM_COLOR)
+			bc_rels[i].extra_attno = get_attnum(relid, "color_id");
+		else if (i == BC_REL_COLOR)
+			bc_rels[i].extra_attno = get_attnum(relid, "color_name");
+		if (bc_rels[i].stamp_attno == InvalidAttrNumber ||
+			((i == BC_REL_PRICE || i == BC_REL_ITEM_COLOR || i == BC_REL_COLOR) &&
+			 bc_rels[i].extra_attno == InvalidAttrNumber))
+			elog(ERROR, "brickcat.%s lacks a column the read path needs",
+				 bc_rel_info[i].relname);
+	}
+	bc_rels_valid = true;
+}
+
+/*
+ * bc_scan_begin returns a scanner; tables are opened on first use.
+ */
+BcScanner *
+bc_scan_begin(void)
+{
+	bc_scan_resolve();
+	return palloc0(sizeof(BcScanner));
+}
+
+/*
+ * bc_scan_end closes every scan and table the scanner opened; locks stay
+ * until the end of the transaction, as for a plain SELECT.
+ */
+void
+bc_scan_end(BcScanner *sc)
+{
+	for (int i = 0; i < BC_REL_COUNT; i++)
+	{
+		BcScanRel  *r = &sc->rels[i];
+
+		if (r->scan)
+			index_endscan(r->scan);
+		if (r->slot)
+			ExecDropSingleTupleTableSlot(r->slot);
+		if (r->index)
+			index_close(r->index, NoLock);
+		if (r->heap)
+			table_close(r->heap, NoLock);
+	}
+	pfree(sc);
+}
+
+/*
+ * bc_scan_open opens table id and its primary key for the scanner once.
+ */
+static BcScanRel *
+bc_scan_open(BcScanner *sc, BcRelId id)
+{
+	BcScanRel  *r = &sc->rels[id];
+
+	if (r->heap == NULL)
+	{
+		r->heap = table_open(bc_rels[id].relid, AccessShareLock);
+		r->index = index_open(bc_rels[id].indexid, AccessShareLock);
+		r->slot = table_slot_create(r->heap, NULL);
+	}
+	return r;
+}
+
+/*
+ * bc_scan_rel returns table id's open scan positioned on keys under snap,
+ * opening the table or restarting the scan as needed.
+ */
+static BcScanRel *
+bc_scan_rel(BcScanner *sc, BcRelId id, Snapshot snap, ScanKey keys, int nkeys)
+{
+	BcScanRel  *r = bc_scan_open(sc, id);
+
+	if (r->scan && r->snap != snap)
+	{
+		index_endscan(r->scan);
+		r->scan = NULL;
+	}
+	if (r->scan == NULL)
+	{
+		r->scan = index_beginscan(r->heap, r->index, snap, nkeys, 0);
+		r->snap = snap;
+	}
+	for (int i = 0; i < nkeys; i++)
+		keys[i].sk_collation = r->index->rd_indcollation[i];
+	index_rescan(r->scan, keys, nkeys, NULL, 0);
+	return r;
+}
+
+/*
+ * bc_scan_key_text sets up an equality key on a text index column.
+ */
+static void
+bc_scan_key_text(ScanKey key, int attno, const char *value)
+{
+	ScanKeyEntryInitialize(key, 0, attno, BTEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_TEXTEQ, PointerGetDatum(cstring_to_text(value)));
+}
+
+/*
+ * bc_scan_item_keys sets up the (item_type, item_no) prefix every cache
+ * table's primary key starts with.
+ */
+static void
+bc_scan_item_keys(ScanKey keys, const char *item_type, const char *item_no)
+{
+	bc_scan_key_text(&keys[0], 1, item_type);
+	bc_scan_key_text(&keys[1], 2, item_no);
+}
+
+/*
+ * bc_scan_stamp reads the freshness timestamp of the row in slot.
+ */
+static void
+bc_scan_stamp(TupleTableSlot *slot, BcRelId id, BcCached *out)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, bc_rels[id].stamp_attno, &isnull);
+
+	/* an item row is data even if never fetched (catalog import); a color
+	 * list or price guide only once it was fetched */
+	out->found = id == BC_REL_ITEM || !isnull;
+	out->fetched_isnull = isnull;
+	out->fetched_at = isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+/*
+ * bc_scan_colors reads an item's known-colors timestamp and list.
+ */
+static void
+bc_scan_colors(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
+{
+	ScanKeyData keys[2];
+	BcScanRel  *r;
+	int			cap = 16;
+
+	bc_scan_item_keys(keys, key->item_type, key->item_no);
+	r = bc_scan_rel(sc, BC_REL_COLOR_SET, snap, keys, 2);
+	if (!index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
+		return;
+	bc_scan_stamp(r->slot, BC_REL_COLOR_SET, out);
+
+	bc_scan_item_keys(keys, key->item_type, key->item_no);
+	r = bc_scan_rel(sc, BC_REL_ITEM_COLOR, snap, keys, 2);
+	out->colors = palloc(sizeof(BcColorEntry) * cap);
+	while (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
+	{
+		BcColorEntry *e;
+		bool		isnull;
+
+		if (out->ncolors == cap)
+		{
+			cap *= 2;
+			out->colors = repalloc(out->colors, sizeof(BcColorEntry) * cap);
+		}
+		e = &out->colors[out->ncolors++];
+		e->color_id = DatumGetInt32(slot_getattr(r->slot,
+												 bc_rels[BC_REL_ITEM_COLOR].extra_attno,
+												 &isnull));
+		e->quantity = DatumGetInt32(slot_getattr(r->slot,
+												 bc_rels[BC_REL_ITEM_COLOR].stamp_attno,
+												 &e->quantity_isnull));
+	}
+}
+
+/*
+ * bc_scan_price reads one price guide, preferring USD when several
+ * currencies are stored.
+ */
+static void
+bc_scan_price(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
+{
+	ScanKeyData keys[5];
+	BcScanRel  *r;
+	char		cond[2] = {key->condition, '\0'};
+
+	bc_scan_item_keys(keys, key->item_type, key->item_no);
+	ScanKeyEntryInitialize(&keys[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_INT4EQ, Int32GetDatum(key->color_id));
+	bc_scan_key_text(&keys[3], 4, key->guide_type);
+	ScanKeyEntryInitialize(&keys[4], 0, 5, BTEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_BPCHAREQ,
+						   PointerGetDatum(cstring_to_text(cond)));
+	r = bc_scan_rel(sc, BC_REL_PRICE, snap, keys, 5);
+	while (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
+	{
+		bool		isnull;
+		Datum		cur = slot_getattr(r->slot, bc_rels[BC_REL_PRICE].extra_attno, &isnull);
+		bool		usd = !isnull && strncmp(VARDATA_ANY(DatumGetPointer(cur)), "USD", 3) == 0;
+
+		if (out->tuple == NULL || usd)
+		{
+			if (out->tuple)
+				heap_freetuple(out->tuple);
+			out->tuple = ExecCopySlotHeapTuple(r->slot);
+			bc_scan_stamp(r->slot, BC_REL_PRICE, out);
+		}
+		if (usd)
+			break;
+	}
+}
+
+/*
+ * bc_scan_lookup reads what the cache holds for key under snap into out.
+ */
+void
+bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
+{
+	memset(out, 0, sizeof(BcCached));
+	out->fetched_isnull = true;
+	switch (key->ds)
+	{
+		case BC_DS_ITEM:
+			{
+				ScanKeyData keys[2];
+				BcScanRel  *r;
+
+				bc_scan_item_keys(keys, key->item_type, key->item_no);
+				r = bc_scan_rel(sc, BC_REL_ITEM, snap, keys, 2);
+				if (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
+				{
+					out->tuple = ExecCopySlotHeapTuple(r->slot);
+					bc_scan_stamp(r->slot, BC_REL_ITEM, out);
+				}
+				break;
+			}
+		case BC_DS_COLORS:
+			bc_scan_colors(sc, key, snap, out);
+			break;
+		case BC_DS_PRICE:
+			bc_scan_price(sc, key, snap, out);
+			break;
+	}
+}
+
+/*
+ * bc_scan_not_found says whether BrickLink answered "not found" for target
+ * at or after since (the negative cache).
+ */
+bool
+bc_scan_not_found(BcScanner *sc, const char *target, TimestampTz since,
+				  Snapshot snap)
+{
+	ScanKeyData key;
+	BcScanRel  *r;
+	bool		isnull;
+	Datum		d;
+
+	bc_scan_key_text(&key, 1, target);
+	r = bc_scan_rel(sc, BC_REL_NOT_FOUND, snap, &key, 1);
+	if (!index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
+		return false;
+	d = slot_getattr(r->slot, bc_rels[BC_REL_NOT_FOUND].stamp_attno, &isnull);
+	return !isnull && DatumGetTimestampTz(d) >= since;
+}
+
+/*
+ * bc_scan_color_info reads a color's name and RGB code; false when the
+ * color list does not know the id.
+ */
+bool
+bc_scan_color_info(BcScanner *sc, int32 color_id, Snapshot snap,
+				   Datum *name, Datum *rgb, bool *rgb_isnull)
+{
+	ScanKeyData key;
+	BcScanRel  *r;
+	bool		isnull;
+
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_INT4EQ, Int32GetDatum(color_id));
+	r = bc_scan_rel(sc, BC_REL_COLOR, snap, &key, 1);
+	if (!index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
+		return false;
+	*name = datumCopy(slot_getattr(r->slot, bc_rels[BC_REL_COLOR].extra_attno, &isnull),
+					  false, -1);
+	*rgb = slot_getattr(r->slot, bc_rels[BC_REL_COLOR].stamp_attno, rgb_isnull);
+	if (!*rgb_isnull)
+		*rgb = datumCopy(*rgb, false, -1);
+	return true;
+}
+
+/*
+ * bc_scan_price_guides calls cb for every stored price guide of an item.
+ */
+void
+bc_scan_price_guides(BcScanner *sc, const char *item_type, const char *item_no,
+					 Snapshot snap,
+					 void (*cb) (void *arg, HeapTuple tup, TupleDesc desc),
+					 void *arg)
+{
+	ScanKeyData keys[2];
+	BcScanRel  *r;
+
+	bc_scan_item_keys(keys, item_type, item_no);
+	r = bc_scan_rel(sc, BC_REL_PRICE, snap, keys, 2);
+	while (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
+	{
+		HeapTuple	tup = ExecCopySlotHeapTuple(r->slot);
+
+		cb(arg, tup, RelationGetDescr(r->heap));
+	}
+}
+
+/*
+ * bc_scan_item_desc returns brickcat.item's tuple descriptor (a copy kept
+ * until the table changes).
+ */
+TupleDesc
+bc_scan_item_desc(void)
+{
+	bc_scan_resolve();
+	return bc_rel_descs[BC_REL_ITEM];
+}
+
+/*
+ * bc_scan_price_desc returns brickcat.price_guide's tuple descriptor.
+ */
+TupleDesc
+bc_scan_price_desc(void)
+{
+	bc_scan_resolve();
+	return bc_rel_descs[BC_REL_PRICE];
+}
