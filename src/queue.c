@@ -551,7 +551,8 @@ bc_queue_next_due(void)
 						 "             ORDER BY q.not_before LIMIT 1))"
 						 "  FROM unnest(enum_range(NULL::brickcat.priority)) p",
 						 0, NULL);
-	rc = SPI_execute_plan(plan, NULL, NULL, true, 1);
+	/* not read-only: it must see the jobs this transaction just queued */
+	rc = SPI_execute_plan(plan, NULL, NULL, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "brickcat: reading the queue failed: %s", SPI_result_code_string(rc));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -421,7 +421,11 @@ bc_worker_round(BcWorkerState *st)
 
 	bc_worker_begin("brickcat: claiming jobs");
 	if (st->woken)
+	{
 		bc_worker_collect(now, blocked, done, &ndone);
+		/* jobs queued just now are due at this transaction's start: claim them */
+		now = Max(now, bc_statement_now());
+	}
 	st->woken = false;
 
 	if (!blocked && want > 0)
