@@ -64,6 +64,7 @@ typedef struct BcClientSlot
 	TimestampTz started_clock;	/* real clock, for the duration */
 	StringInfoData body;
 	bool		oversize;
+	int			sends;			/* times libcurl was about to send the request */
 	int			retry_after_s;
 	char		errbuf[CURL_ERROR_SIZE];
 } BcClientSlot;
@@ -142,6 +143,22 @@ bc_client_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	/* enlargeStringInfo would raise on failure: stay below its limit */
 	appendBinaryStringInfoNT(&slot->body, ptr, (int) n);
 	return n;
+}
+
+/*
+ * bc_client_prereq_cb lets the request go out once per call: libcurl
+ * silently sends it again on a fresh connection when a reused one dies
+ * before any answer, which BrickLink would count as a second call that the
+ * quota ledger never debited.  Such a resend is aborted instead, and the
+ * worker's own retry (debited first) takes over.
+ */
+static int
+bc_client_prereq_cb(void *userdata, char *conn_primary_ip, char *conn_local_ip,
+					int conn_primary_port, int conn_local_port)
+{
+	BcClientSlot *slot = (BcClientSlot *) userdata;
+
+	return ++slot->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 /*
@@ -375,6 +392,8 @@ bc_client_prepare(BcClientSlot *slot, const char *url, const char *auth)
 	BC_CURL_SETOPT(h, CURLOPT_HEADERDATA, slot);
 	BC_CURL_SETOPT(h, CURLOPT_ERRORBUFFER, slot->errbuf);
 	BC_CURL_SETOPT(h, CURLOPT_PRIVATE, slot);
+	BC_CURL_SETOPT(h, CURLOPT_PREREQFUNCTION, bc_client_prereq_cb);
+	BC_CURL_SETOPT(h, CURLOPT_PREREQDATA, slot);
 }
 
 /*
@@ -468,6 +487,7 @@ bc_client_send(const BcJob *job, TimestampTz started_at, char **err)
 
 	resetStringInfo(&slot->body);
 	slot->oversize = false;
+	slot->sends = 0;
 	slot->retry_after_s = -1;
 	slot->errbuf[0] = '\0';
 	slot->job = *job;
@@ -600,6 +620,9 @@ bc_client_next_result(BcCallResult *res)
 				snprintf(res->error, sizeof(res->error),
 						 "response larger than brickcat.max_response_bytes (%d bytes)",
 						 bc_max_response_bytes);
+			else if (slot->sends > 1)
+				snprintf(res->error, sizeof(res->error),
+						 "connection lost before an answer (not resent: the call was counted once)");
 			else
 				snprintf(res->error, sizeof(res->error), "%s",
 						 slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc));

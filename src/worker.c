@@ -64,6 +64,9 @@ BC_INTERVAL_GUC_HOOKS(bc_lease_duration)
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
+/* The context of one worker loop iteration, current again after each commit. */
+static MemoryContext bc_worker_loop_cxt = NULL;
+
 static const char *const bc_secret_settings[] = {
 	"brickcat.consumer_key", "brickcat.consumer_secret",
 	"brickcat.token_value", "brickcat.token_secret"
@@ -257,6 +260,9 @@ bc_worker_commit(void)
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
+	/* the commit leaves TopMemoryContext current: allocate in the loop's */
+	if (bc_worker_loop_cxt)
+		MemoryContextSwitchTo(bc_worker_loop_cxt);
 }
 
 /*
@@ -272,6 +278,8 @@ bc_worker_extension_ready(void)
 	StartTransactionCommand();
 	ready = OidIsValid(get_extension_oid("brickcat", true));
 	CommitTransactionCommand();
+	if (bc_worker_loop_cxt)
+		MemoryContextSwitchTo(bc_worker_loop_cxt);
 	return ready;
 }
 
@@ -421,7 +429,11 @@ bc_worker_round(BcWorkerState *st)
 
 	bc_worker_begin("brickcat: claiming jobs");
 	if (st->woken)
+	{
 		bc_worker_collect(now, blocked, done, &ndone);
+		/* jobs queued just now are due at this transaction's start: claim them */
+		now = Max(now, bc_statement_now());
+	}
 	st->woken = false;
 
 	if (!blocked && want > 0)
@@ -755,6 +767,7 @@ bc_worker_main(Datum arg)
 	memset(&st, 0, sizeof(st));
 	st.loop_cxt = AllocSetContextCreate(TopMemoryContext, "brickcat worker loop",
 										ALLOCSET_DEFAULT_SIZES);
+	bc_worker_loop_cxt = st.loop_cxt;
 	st.next_due = DT_NOEND;
 	st.next_prune = DT_NOEND;
 

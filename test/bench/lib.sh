@@ -51,10 +51,14 @@ CONF
 
 # bench_sim_start starts the BrickLink simulator; sets BENCH_SIM_URL and BENCH_SIM_CTL.
 bench_sim_start() {
-    bench_run python3 "$BENCH_ROOT/test/simulator/bricklink_sim.py" --host 127.0.0.1 --port 0 \
+    # through sh -c ... exec, so that the pid recorded is the simulator's own
+    # (killing runuser would leave it running)
+    bench_run sh -c 'echo $$ >"$0/sim.pid"; exec "$@"' "$BENCH_DIR" \
+        python3 "$BENCH_ROOT/test/simulator/bricklink_sim.py" --host 127.0.0.1 --port 0 \
         --port-file "$BENCH_DIR/sim.port" --data-dir "$BRICKCAT_DATA" --quiet "$@" \
         >"$BENCH_DIR/sim.out" 2>&1 &
-    BENCH_SIM_PID=$!
+    for _ in $(seq 1 100); do [ -s "$BENCH_DIR/sim.pid" ] && break; sleep 0.05; done
+    BENCH_SIM_PID=$(cat "$BENCH_DIR/sim.pid")
     for _ in $(seq 1 100); do [ -s "$BENCH_DIR/sim.port" ] && break; sleep 0.1; done
     BENCH_SIM_URL="http://127.0.0.1:$(cat "$BENCH_DIR/sim.port")/api/store/v1"
     BENCH_SIM_CTL="http://127.0.0.1:$(cat "$BENCH_DIR/sim.port")/_sim"
