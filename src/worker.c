@@ -64,6 +64,9 @@ BC_INTERVAL_GUC_HOOKS(bc_lease_duration)
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
+/* The context to return to after a worker transaction (the loop's). */
+static MemoryContext bc_worker_outer_cxt = NULL;
+
 static const char *const bc_secret_settings[] = {
 	"brickcat.consumer_key", "brickcat.consumer_secret",
 	"brickcat.token_value", "brickcat.token_secret"
@@ -241,6 +244,7 @@ bc_worker_init(void)
 static void
 bc_worker_begin(const char *activity)
 {
+	bc_worker_outer_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
@@ -249,7 +253,9 @@ bc_worker_begin(const char *activity)
 }
 
 /*
- * bc_worker_commit commits the worker's transaction.
+ * bc_worker_commit commits the worker's transaction and returns to the
+ * memory context that was current when it began (the commit would leave
+ * TopMemoryContext current, where the loop's allocations would pile up).
  */
 static void
 bc_worker_commit(void)
@@ -257,6 +263,7 @@ bc_worker_commit(void)
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(bc_worker_outer_cxt);
 }
 
 /*
@@ -266,12 +273,14 @@ bc_worker_commit(void)
 static bool
 bc_worker_extension_ready(void)
 {
+	MemoryContext outer = CurrentMemoryContext;
 	bool		ready;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	ready = OidIsValid(get_extension_oid("brickcat", true));
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(outer);
 	return ready;
 }
 
