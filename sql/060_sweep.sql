@@ -69,11 +69,9 @@ SELECT regexp_replace(line, '''[^'']*''::timestamp with time zone', '''T''::time
  WHERE reason = 'expired';
 
 -- A full sweep: the whole background share (3,000 of 5,000) goes to
--- expired items readers asked for, in well under 100 ms (200 ms allowed here
--- for loaded test machines; test/bench/planner_bench.sh measures it).
-CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t0;
+-- expired items readers asked for.  How fast it runs is measured by
+-- test/bench/planner_bench.sh, not here (test machines are shared).
 SELECT * FROM brickcat.refresh_sweep();
-SELECT clock_timestamp() - t0 < interval '200 ms' AS fast FROM t0;
 SELECT count(*) AS jobs, count(DISTINCT target) AS targets,
        bool_and(priority = 'background') AS background,
        bool_and(brickcat.freshness(i.fetched_at, brickcat.now()) = 'expired') AS all_expired,

@@ -64,8 +64,8 @@ BC_INTERVAL_GUC_HOOKS(bc_lease_duration)
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
-/* The context of one worker loop iteration, current again after each commit. */
-static MemoryContext bc_worker_loop_cxt = NULL;
+/* The context to return to after a worker transaction (the loop's). */
+static MemoryContext bc_worker_outer_cxt = NULL;
 
 static const char *const bc_secret_settings[] = {
 	"brickcat.consumer_key", "brickcat.consumer_secret",
@@ -244,6 +244,7 @@ bc_worker_init(void)
 static void
 bc_worker_begin(const char *activity)
 {
+	bc_worker_outer_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
@@ -252,7 +253,9 @@ bc_worker_begin(const char *activity)
 }
 
 /*
- * bc_worker_commit commits the worker's transaction.
+ * bc_worker_commit commits the worker's transaction and returns to the
+ * memory context that was current when it began (the commit would leave
+ * TopMemoryContext current, where the loop's allocations would pile up).
  */
 static void
 bc_worker_commit(void)
@@ -260,9 +263,7 @@ bc_worker_commit(void)
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
-	/* the commit leaves TopMemoryContext current: allocate in the loop's */
-	if (bc_worker_loop_cxt)
-		MemoryContextSwitchTo(bc_worker_loop_cxt);
+	MemoryContextSwitchTo(bc_worker_outer_cxt);
 }
 
 /*
@@ -272,14 +273,14 @@ bc_worker_commit(void)
 static bool
 bc_worker_extension_ready(void)
 {
+	MemoryContext outer = CurrentMemoryContext;
 	bool		ready;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	ready = OidIsValid(get_extension_oid("brickcat", true));
 	CommitTransactionCommand();
-	if (bc_worker_loop_cxt)
-		MemoryContextSwitchTo(bc_worker_loop_cxt);
+	MemoryContextSwitchTo(outer);
 	return ready;
 }
 
@@ -767,7 +768,6 @@ bc_worker_main(Datum arg)
 	memset(&st, 0, sizeof(st));
 	st.loop_cxt = AllocSetContextCreate(TopMemoryContext, "brickcat worker loop",
 										ALLOCSET_DEFAULT_SIZES);
-	bc_worker_loop_cxt = st.loop_cxt;
 	st.next_due = DT_NOEND;
 	st.next_prune = DT_NOEND;
 

@@ -32,8 +32,8 @@ stop_sims() {
 trap 'stop_sims; bench_cleanup' EXIT
 
 BENCH_SIM_URL=$auth_url bench_cluster_start "brickcat.max_concurrency = 4
-brickcat.daily_quota = 100000000
-brickcat.max_calls_per_second = 1000000
+brickcat.daily_quota = 10000000
+brickcat.max_calls_per_second = 0
 brickcat.call_log_retention = '30 days'"
 
 bench_psql -q -c "CREATE TABLE bench_parts (n serial, item_no text, weight text)"

@@ -15,7 +15,8 @@ use Test::More;
 use BrickcatTest;
 
 my $sim = BrickcatTest::Simulator->start(seed => 7);
-my $node = BrickcatTest::new_node('worker', sim => $sim);
+my $node = BrickcatTest::new_node('worker', sim => $sim,
+	conf => "brickcat.max_calls_per_second = 0\n");
 BrickcatTest::wait_for_worker($node);
 
 # --- pick real part numbers: plain, printed (pb), stickered (stk), odd ---
