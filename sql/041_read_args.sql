@@ -45,8 +45,11 @@ SELECT pg_temp.try(q) FROM (VALUES
   ($$SELECT brickcat.get_item('3001', wait => '1 hour')$$),
   ($$SELECT brickcat.get_price('3001', 0, 'STOCK', 'u', 'PART', '0')$$),
   ($$SELECT brickcat.get_items(array_fill('3001'::text, ARRAY[10000]), wait => '0')$$),
-  ($$SELECT brickcat.get_prices('{3001}', '{5}'::int[], wait => '0')$$)
+  ($$SELECT brickcat.get_prices('{3001}', '{5}'::int[], wait => '0')$$),
+  ($$SELECT brickcat.get_item(repeat(U&'\00E9', 64), wait => '0')$$)
 ) AS t(q);
+-- 64 characters is the limit, however many bytes they take
+SELECT pg_temp.try($$SELECT brickcat.get_item(repeat(U&'\00E9', 65), wait => '0')$$);
 
 -- brickcat.read_wait: the default wait, checked like every interval setting
 SHOW brickcat.read_wait;

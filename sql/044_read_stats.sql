@@ -12,3 +12,8 @@ SELECT hits, stale_served, fallbacks, pending + errors AS pending_or_error, memo
 SELECT has_function_privilege('public', 'brickcat.stats_reset()', 'execute') AS public_can_reset;
 -- the views are documented and readable
 SELECT count(*) FROM brickcat.stat_freshness;
+-- upstream: per endpoint from the call log plus a total row, and the breaker
+SELECT endpoint, calls >= 0 AS counted, breaker_state IS NOT NULL AS has_breaker
+  FROM brickcat.stat_upstream WHERE endpoint = 'all';
+SELECT breaker_state IN ('closed', 'open', 'half_open') AS breaker_known, auth_failed IS NOT NULL AS auth_known
+  FROM brickcat.upstream_state();

@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "demand.h"
 #include "quota.h"
 #include "shmem.h"
 #include "worker.h"
@@ -36,6 +37,8 @@ _PG_init(void)
 	bc_guc_init();
 	bc_freshness_init();
 	bc_quota_init();
+	bc_demand_init();
+	bc_sweep_init();
 	bc_read_init();
 	if (bc_preloaded)
 		bc_shmem_init();

@@ -75,5 +75,6 @@ extern void bc_guc_init(void);
 extern void bc_freshness_init(void);
 extern void bc_read_init(void);
 extern void bc_shmem_init(void);
+extern void bc_sweep_init(void);
 
 #endif							/* BRICKCAT_H */

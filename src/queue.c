@@ -533,7 +533,8 @@ bc_queue_reclaim_leases(TimestampTz now, bool all)
 
 /*
  * bc_queue_next_due returns when the next queued job is due, DT_NOEND when
- * none is queued.  Leases are not waited for: the only worker holds every
+ * none is queued.  It runs read-write so that it sees jobs queued earlier in
+ * the same transaction (a read-only SPI call keeps the older snapshot).  Leases are not waited for: the only worker holds every
  * running job, and those of a worker that died are taken up when its
  * successor starts (and by housekeeping).
  */
@@ -551,7 +552,6 @@ bc_queue_next_due(void)
 						 "             ORDER BY q.not_before LIMIT 1))"
 						 "  FROM unnest(enum_range(NULL::brickcat.priority)) p",
 						 0, NULL);
-	/* not read-only: it must see the jobs this transaction just queued */
 	rc = SPI_execute_plan(plan, NULL, NULL, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "brickcat: reading the queue failed: %s", SPI_result_code_string(rc));
@@ -576,7 +576,7 @@ bc_queue_not_found_cached(const char *target, TimestampTz now)
 						 2, types);
 	values[0] = CStringGetTextDatum(target);
 	values[1] = TimestampTzGetDatum(now - bc_not_found_ttl.usec);
-	rc = SPI_execute_plan(plan, values, NULL, true, 1);
+	rc = SPI_execute_plan(plan, values, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "brickcat: reading the negative cache failed");
 	return SPI_processed > 0;

@@ -19,8 +19,15 @@
 #include "freshness.h"
 #include "shmem.h"
 
-/* Longest item number accepted (the catalog's CHECK says the same). */
+/* Longest item number accepted, in characters (as the catalog's CHECK). */
 #define BC_ITEM_NO_MAX		64
+/* Bytes an item number may take (4 per character in UTF-8), plus NUL. */
+#define BC_READ_ITEM_NO_BUF	(BC_ITEM_NO_MAX * 4 + 1)
+/*
+ * Room for any fetch target the read path builds.  Targets longer than the
+ * shared request table's BC_TARGET_LEN go through the queue table.
+ */
+#define BC_READ_TARGET_LEN	(BC_READ_ITEM_NO_BUF + 64)
 /* Most keys one batch call accepts. */
 #define BC_BATCH_MAX		10000
 /* Longest wait a read may ask for, in microseconds (one hour). */
@@ -51,11 +58,11 @@ typedef struct BcKey
 {
 	BcDataset	ds;
 	const char *item_type;		/* normalised, points into a static list */
-	char		item_no[BC_ITEM_NO_MAX + 1];
+	char		item_no[BC_READ_ITEM_NO_BUF];
 	int32		color_id;		/* prices only */
 	const char *guide_type;		/* prices only: "sold" or "stock" */
 	char		condition;		/* prices only: 'N' or 'U' */
-	char		target[BC_TARGET_LEN];	/* fetch target, e.g. item:PART:3001 */
+	char		target[BC_READ_TARGET_LEN];	/* fetch target, e.g. item:PART:3001 */
 } BcKey;
 
 /* One known color of an item. */
@@ -72,7 +79,9 @@ typedef struct BcCached
 	bool		found;			/* a row exists (maybe never fetched) */
 	bool		fetched_isnull;
 	TimestampTz fetched_at;
-	HeapTuple	tuple;			/* item or price row; NULL for colors */
+	HeapTuple	tuple;			/* item or price row copy; NULL for colors */
+	struct TupleTableSlot *slot;	/* the item row in the scan's slot: valid
+									 * only until the next lookup */
 	int			ncolors;		/* colors only */
 	BcColorEntry *colors;
 } BcCached;
@@ -81,8 +90,11 @@ typedef struct BcCached
 typedef struct BcRead
 {
 	BcKey		key;
-	struct BcRead *leader;		/* waits only when this read waits */
+	struct BcRead *leader;		/* waits only when this read waits; follows
+								 * it directly in the array */
 	bool		counted;		/* counts in brickcat.stat_cache */
+	int			tag;			/* for the caller */
+	bool		emitted;		/* answered by the emit callback */
 
 	BcCached	data;
 	BcFreshness freshness;
@@ -118,7 +130,9 @@ extern int64 bc_read_wait_arg(FunctionCallInfo fcinfo, int argno);
 extern void bc_read_key_init(BcKey *key, BcDataset ds, const char *item_type,
 							 const char *item_no, int32 color_id,
 							 const char *guide_type, char condition);
-extern void bc_read_run(BcRead *reads, int nreads, int64 wait_usec);
+typedef void (*BcReadEmit) (void *arg, BcRead *leader);
+extern void bc_read_run(BcRead *reads, int nreads, int64 wait_usec,
+						BcReadEmit emit, void *arg);
 extern const char *bc_read_source_name(BcSource s);
 
 /* read_scan.c: direct index lookups of the cache tables */
@@ -128,6 +142,7 @@ extern BcScanner *bc_scan_begin(void);
 extern void bc_scan_end(BcScanner *sc);
 extern void bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap,
 						   BcCached *out);
+extern void bc_scan_materialize(BcCached *c);
 extern bool bc_scan_not_found(BcScanner *sc, const char *target,
 							  TimestampTz since, Snapshot snap);
 extern bool bc_scan_color_info(BcScanner *sc, int32 color_id, Snapshot snap,
@@ -148,7 +163,7 @@ extern const char *bc_priority_name(BcPriority p);
 /* read_memo.c: the per-transaction memo */
 typedef struct BcMemoEntry
 {
-	char		key[BC_TARGET_LEN];
+	char		key[BC_READ_TARGET_LEN];
 	int64		wait_usec;		/* wait of the read that stored it */
 	bool		final;			/* data-bearing answer, good for any wait */
 	int			ntuples;
@@ -156,7 +171,7 @@ typedef struct BcMemoEntry
 } BcMemoEntry;
 
 extern BcMemoEntry *bc_memo_lookup(const char *key, int64 wait_usec);
-extern void bc_memo_store(const char *key, int64 wait_usec, bool final,
+extern void bc_memo_store(const char *key, int64 wait_usec, BcSource source,
 						  HeapTuple *tuples, int ntuples);
 
 /* read_result.c: building result rows */

@@ -21,6 +21,7 @@
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
+#include "demand.h"
 #include "read.h"
 
 /*
@@ -52,14 +53,23 @@ bc_api_result_desc(FunctionCallInfo fcinfo)
 	return desc;
 }
 
-/*
- * bc_api_is_final says whether an answer carries data any later read in
- * the transaction may reuse, whatever it is willing to wait.
- */
-static bool
-bc_api_is_final(BcSource s)
+/* What the emit callback of a single read builds. */
+typedef struct BcApiEmit
 {
-	return s != BC_SRC_PENDING && s != BC_SRC_ERROR;
+	TupleDesc	rdesc;
+	HeapTuple	tuple;
+} BcApiEmit;
+
+/*
+ * bc_api_item_emit builds a get_item row for a fresh hit straight from the
+ * scan's slot.
+ */
+static void
+bc_api_item_emit(void *arg, BcRead *leader)
+{
+	BcApiEmit  *e = arg;
+
+	e->tuple = bc_result_item(e->rdesc, leader, leader + 1, bc_scan_item_desc());
 }
 
 /*
@@ -71,15 +81,17 @@ bc_api_get_item(FunctionCallInfo fcinfo, text *item_no, const char *item_type,
 				int64 wait_usec)
 {
 	BcRead		reads[2];
-	char		no[BC_ITEM_NO_MAX + 1];
+	char		no[BC_READ_ITEM_NO_BUF];
 	TupleDesc	rdesc;
 	BcMemoEntry *memo;
 	HeapTuple	tuple;
 	Datum		result;
+	BcApiEmit	emit;
 
 	bc_read_item_no_arg(item_no, no);
 	memset(reads, 0, sizeof(reads));
 	bc_read_key_init(&reads[0].key, BC_DS_ITEM, item_type, no, 0, NULL, 0);
+	bc_demand_record(item_type, no);
 	rdesc = bc_api_result_desc(fcinfo);
 
 	memo = bc_memo_lookup(reads[0].key.target, wait_usec);
@@ -93,10 +105,13 @@ bc_api_get_item(FunctionCallInfo fcinfo, text *item_no, const char *item_type,
 	reads[0].counted = true;
 	bc_read_key_init(&reads[1].key, BC_DS_COLORS, item_type, no, 0, NULL, 0);
 	reads[1].leader = &reads[0];
-	bc_read_run(reads, 2, wait_usec);
+	emit.rdesc = rdesc;
+	emit.tuple = NULL;
+	bc_read_run(reads, 2, wait_usec, bc_api_item_emit, &emit);
 
-	tuple = bc_result_item(rdesc, &reads[0], &reads[1], bc_scan_item_desc());
-	bc_memo_store(reads[0].key.target, wait_usec, bc_api_is_final(reads[0].source),
+	tuple = emit.tuple ? emit.tuple :
+		bc_result_item(rdesc, &reads[0], &reads[1], bc_scan_item_desc());
+	bc_memo_store(reads[0].key.target, wait_usec, reads[0].source,
 				  &tuple, 1);
 	result = HeapTupleGetDatum(tuple);
 	ReleaseTupleDesc(rdesc);
@@ -142,7 +157,7 @@ Datum
 bc_get_price_sql(PG_FUNCTION_ARGS)
 {
 	BcRead		read;
-	char		no[BC_ITEM_NO_MAX + 1];
+	char		no[BC_READ_ITEM_NO_BUF];
 	TupleDesc	rdesc;
 	BcMemoEntry *memo;
 	HeapTuple	tuple;
@@ -162,6 +177,7 @@ bc_get_price_sql(PG_FUNCTION_ARGS)
 					 bc_read_guide_type_arg(PG_GETARG_TEXT_PP(2)),
 					 bc_read_condition_arg(PG_GETARG_TEXT_PP(3)));
 	wait_usec = bc_read_wait_arg(fcinfo, 5);
+	bc_demand_record(read.key.item_type, no);
 	rdesc = bc_api_result_desc(fcinfo);
 
 	memo = bc_memo_lookup(read.key.target, wait_usec);
@@ -172,9 +188,9 @@ bc_get_price_sql(PG_FUNCTION_ARGS)
 		return result;
 	}
 	read.counted = true;
-	bc_read_run(&read, 1, wait_usec);
+	bc_read_run(&read, 1, wait_usec, NULL, NULL);
 	tuple = bc_result_price(rdesc, &read, bc_scan_price_desc());
-	bc_memo_store(read.key.target, wait_usec, bc_api_is_final(read.source), &tuple, 1);
+	bc_memo_store(read.key.target, wait_usec, read.source, &tuple, 1);
 	result = HeapTupleGetDatum(tuple);
 	ReleaseTupleDesc(rdesc);
 	return result;
@@ -225,7 +241,7 @@ bc_get_known_colors_sql(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	BcRead		read;
-	char		no[BC_ITEM_NO_MAX + 1];
+	char		no[BC_READ_ITEM_NO_BUF];
 	BcMemoEntry *memo;
 	HeapTuple  *tuples;
 	int			ntuples;
@@ -239,6 +255,7 @@ bc_get_known_colors_sql(PG_FUNCTION_ARGS)
 					 bc_read_item_type_arg(PG_GETARG_TEXT_PP(1)), no, 0, NULL, 0);
 	wait_usec = bc_read_wait_arg(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
+	bc_demand_record(read.key.item_type, no);
 
 	memo = bc_memo_lookup(read.key.target, wait_usec);
 	if (memo)
@@ -249,10 +266,9 @@ bc_get_known_colors_sql(PG_FUNCTION_ARGS)
 	else
 	{
 		read.counted = true;
-		bc_read_run(&read, 1, wait_usec);
+		bc_read_run(&read, 1, wait_usec, NULL, NULL);
 		tuples = bc_api_color_rows(rsinfo->setDesc, &read, &ntuples);
-		bc_memo_store(read.key.target, wait_usec, bc_api_is_final(read.source),
-					  tuples, ntuples);
+		bc_memo_store(read.key.target, wait_usec, read.source, tuples, ntuples);
 	}
 	for (int i = 0; i < ntuples; i++)
 		tuplestore_puttuple(rsinfo->setResult, tuples[i]);

@@ -23,15 +23,38 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "demand.h"
 #include "read.h"
 
 /* One distinct key of a batch and where its answer comes from. */
 typedef struct BcBatchKey
 {
-	char		target[BC_TARGET_LEN];	/* hash key */
+	char		target[BC_READ_TARGET_LEN];	/* hash key */
 	int			read;			/* index of its first read, or -1 (memo) */
-	HeapTuple	tuple;			/* the answer row */
+	int			last;			/* last input position asking for it */
+	bool		owned;			/* tuple is ours to free */
+	HeapTuple	tuple;			/* the answer row, once known */
 } BcBatchKey;
+
+/*
+ * A batch in progress.  Answers go into the result in input order as soon as
+ * every earlier position is answered, so a batch of fresh keys streams its
+ * rows out while it reads and keeps no copies.
+ */
+typedef struct BcBatch
+{
+	ReturnSetInfo *rsinfo;
+	bool		items;			/* get_items (else get_prices) */
+	int64		wait_usec;
+	HTAB	   *keys;
+	BcBatchKey **order;			/* per input position */
+	int			n;
+	int			next;			/* first position not yet output */
+	BcBatchKey **uniq;			/* per distinct key read, by BcRead.tag */
+	int			nuniq;
+	BcRead	   *reads;
+	int			nreads;
+} BcBatch;
 
 /*
  * bc_batch_array deconstructs a one-dimensional array argument with no NULL
@@ -76,7 +99,7 @@ bc_batch_keys(int n)
 {
 	HASHCTL		ctl;
 
-	ctl.keysize = BC_TARGET_LEN;
+	ctl.keysize = BC_READ_TARGET_LEN;
 	ctl.entrysize = sizeof(BcBatchKey);
 	ctl.hcxt = CurrentMemoryContext;
 	return hash_create("brickcat batch keys", Max(n, 8), &ctl,
@@ -84,64 +107,133 @@ bc_batch_keys(int n)
 }
 
 /*
- * bc_batch_add registers one input key: a memo answer, or new reads
- * (nper of them: the key and its followers) appended to reads.  Returns the
- * batch entry of the key.
+ * bc_batch_start sets up a batch of n input keys, nper reads per key.
  */
-static BcBatchKey *
-bc_batch_add(HTAB *keys, const BcKey *key, int64 wait_usec, BcRead *reads,
-			 int *nreads, int nper)
+static void
+bc_batch_start(BcBatch *b, FunctionCallInfo fcinfo, int n, int nper, bool items,
+			   int64 wait_usec)
 {
-	bool		found;
-	BcBatchKey *k = hash_search(keys, key->target, HASH_ENTER, &found);
-	BcMemoEntry *memo;
-
-	if (found)
-		return k;
-	k->tuple = NULL;
-	k->read = -1;
-	memo = bc_memo_lookup(key->target, wait_usec);
-	if (memo)
-	{
-		k->tuple = memo->tuples[0];
-		return k;
-	}
-	k->read = *nreads;
-	memset(&reads[*nreads], 0, sizeof(BcRead) * nper);
-	reads[*nreads].key = *key;
-	reads[*nreads].counted = true;
-	*nreads += nper;
-	return k;
+	b->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	b->items = items;
+	b->wait_usec = wait_usec;
+	b->keys = bc_batch_keys(n);
+	b->order = palloc(sizeof(BcBatchKey *) * Max(n, 1));
+	b->n = 0;
+	b->next = 0;
+	b->uniq = palloc(sizeof(BcBatchKey *) * Max(n, 1));
+	b->nuniq = 0;
+	b->reads = palloc(sizeof(BcRead) * Max(nper * n, 1));
+	b->nreads = 0;
 }
 
 /*
- * bc_batch_emit forms and memoises the rows of the keys that were read, then
- * returns one row per input element in input order.
+ * bc_batch_add registers the next input key: a memo answer, or new reads
+ * (nper of them: the key and its followers) appended to the batch.  Returns
+ * the first new read, or NULL when the key needs none.
+ */
+static BcRead *
+bc_batch_add(BcBatch *b, const BcKey *key, int nper)
+{
+	bool		found;
+	BcBatchKey *k = hash_search(b->keys, key->target, HASH_ENTER, &found);
+	BcMemoEntry *memo;
+	BcRead	   *r;
+
+	b->order[b->n] = k;
+	k->last = b->n++;
+	if (found)
+		return NULL;
+	bc_demand_record(key->item_type, key->item_no);
+	k->tuple = NULL;
+	k->owned = false;
+	k->read = -1;
+	memo = bc_memo_lookup(key->target, b->wait_usec);
+	if (memo)
+	{
+		k->tuple = memo->tuples[0];
+		return NULL;
+	}
+	k->read = b->nreads;
+	r = &b->reads[b->nreads];
+	memset(r, 0, sizeof(BcRead) * nper);
+	r->key = *key;
+	r->counted = true;
+	r->tag = b->nuniq;
+	b->uniq[b->nuniq++] = k;
+	b->nreads += nper;
+	return r;
+}
+
+/*
+ * bc_batch_flush outputs the answers of the positions that are ready, in
+ * input order, freeing each answer after its last position.
  */
 static void
-bc_batch_emit(FunctionCallInfo fcinfo, BcBatchKey **order, int n, BcRead *reads,
-			  int64 wait_usec, bool items)
+bc_batch_flush(BcBatch *b)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TupleDesc	rdesc = rsinfo->setDesc;
-
-	for (int i = 0; i < n; i++)
+	while (b->next < b->n && b->order[b->next]->tuple != NULL)
 	{
-		BcBatchKey *k = order[i];
+		BcBatchKey *k = b->order[b->next];
 
-		if (k->tuple == NULL)
+		tuplestore_puttuple(b->rsinfo->setResult, k->tuple);
+		if (k->last == b->next && k->owned)
 		{
-			BcRead	   *r = &reads[k->read];
-
-			k->tuple = items ?
-				bc_result_item(rdesc, r, r + 1, bc_scan_item_desc()) :
-				bc_result_price(rdesc, r, bc_scan_price_desc());
-			bc_memo_store(k->target, wait_usec,
-						  r->source != BC_SRC_PENDING && r->source != BC_SRC_ERROR,
-						  &k->tuple, 1);
+			heap_freetuple(k->tuple);
+			k->owned = false;
 		}
-		tuplestore_puttuple(rsinfo->setResult, k->tuple);
+		b->next++;
 	}
+}
+
+/*
+ * bc_batch_answer builds the answer row of a read and remembers it.
+ */
+static void
+bc_batch_answer(BcBatch *b, BcRead *r)
+{
+	BcBatchKey *k = b->uniq[r->tag];
+	TupleDesc	rdesc = b->rsinfo->setDesc;
+
+	k->tuple = b->items ?
+		bc_result_item(rdesc, r, r + 1, bc_scan_item_desc()) :
+		bc_result_price(rdesc, r, bc_scan_price_desc());
+	k->owned = true;
+	bc_memo_store(k->target, b->wait_usec, r->source, &k->tuple, 1);
+	if (r->data.tuple)
+		heap_freetuple(r->data.tuple);
+	r->data.tuple = NULL;
+}
+
+/*
+ * bc_batch_emit is the read engine's callback for keys answered fresh from
+ * the cache while it reads: answer, then output what is ready.
+ */
+static void
+bc_batch_emit(void *arg, BcRead *leader)
+{
+	BcBatch    *b = arg;
+
+	bc_batch_answer(b, leader);
+	bc_batch_flush(b);
+}
+
+/*
+ * bc_batch_finish runs the reads of a batch and outputs every answer.
+ */
+static void
+bc_batch_finish(BcBatch *b)
+{
+	bc_batch_flush(b);
+	if (b->nreads > 0)
+		bc_read_run(b->reads, b->nreads, b->wait_usec, bc_batch_emit, b);
+	for (int i = 0; i < b->nuniq; i++)
+	{
+		BcRead	   *r = &b->reads[b->uniq[i]->read];
+
+		if (!r->emitted)
+			bc_batch_answer(b, r);
+	}
+	bc_batch_flush(b);
 }
 
 PG_FUNCTION_INFO_V1(bc_get_items_sql);
@@ -156,10 +248,7 @@ bc_get_items_sql(PG_FUNCTION_ARGS)
 	int			n;
 	const char *item_type;
 	int64		wait_usec;
-	BcRead	   *reads;
-	int			nreads = 0;
-	BcBatchKey **order;
-	HTAB	   *keys;
+	BcBatch		b;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -170,28 +259,23 @@ bc_get_items_sql(PG_FUNCTION_ARGS)
 	wait_usec = bc_read_wait_arg(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
 
-	reads = palloc(sizeof(BcRead) * Max(2 * n, 1));
-	order = palloc(sizeof(BcBatchKey *) * Max(n, 1));
-	keys = bc_batch_keys(n);
+	bc_batch_start(&b, fcinfo, n, 2, true, wait_usec);
 	for (int i = 0; i < n; i++)
 	{
 		BcKey		key;
-		char		no[BC_ITEM_NO_MAX + 1];
-		int			before = nreads;
+		char		no[BC_READ_ITEM_NO_BUF];
+		BcRead	   *r;
 
 		bc_read_item_no_arg(DatumGetTextPP(elems[i]), no);
 		bc_read_key_init(&key, BC_DS_ITEM, item_type, no, 0, NULL, 0);
-		order[i] = bc_batch_add(keys, &key, wait_usec, reads, &nreads, 2);
-		if (nreads > before)
+		r = bc_batch_add(&b, &key, 2);
+		if (r)
 		{
-			bc_read_key_init(&reads[before + 1].key, BC_DS_COLORS, item_type, no,
-							 0, NULL, 0);
-			reads[before + 1].leader = &reads[before];
+			bc_read_key_init(&r[1].key, BC_DS_COLORS, item_type, no, 0, NULL, 0);
+			r[1].leader = r;
 		}
 	}
-	if (nreads > 0)
-		bc_read_run(reads, nreads, wait_usec);
-	bc_batch_emit(fcinfo, order, n, reads, wait_usec, true);
+	bc_batch_finish(&b);
 	return (Datum) 0;
 }
 
@@ -209,10 +293,7 @@ bc_batch_prices(FunctionCallInfo fcinfo, int32 color_id, ArrayType *color_ids)
 	const char *item_type;
 	char		condition;
 	int64		wait_usec;
-	BcRead	   *reads;
-	int			nreads = 0;
-	BcBatchKey **order;
-	HTAB	   *keys;
+	BcBatch		b;
 
 	for (int i = 0; i < 5; i++)
 	{
@@ -234,23 +315,19 @@ bc_batch_prices(FunctionCallInfo fcinfo, int32 color_id, ArrayType *color_ids)
 	wait_usec = bc_read_wait_arg(fcinfo, 5);
 	InitMaterializedSRF(fcinfo, 0);
 
-	reads = palloc(sizeof(BcRead) * Max(n, 1));
-	order = palloc(sizeof(BcBatchKey *) * Max(n, 1));
-	keys = bc_batch_keys(n);
+	bc_batch_start(&b, fcinfo, n, 1, false, wait_usec);
 	for (int i = 0; i < n; i++)
 	{
 		BcKey		key;
-		char		no[BC_ITEM_NO_MAX + 1];
+		char		no[BC_READ_ITEM_NO_BUF];
 
 		bc_read_item_no_arg(DatumGetTextPP(elems[i]), no);
 		bc_read_key_init(&key, BC_DS_PRICE, item_type, no,
 						 bc_read_color_arg(colors ? DatumGetInt32(colors[i]) : color_id),
 						 guide_type, condition);
-		order[i] = bc_batch_add(keys, &key, wait_usec, reads, &nreads, 1);
+		(void) bc_batch_add(&b, &key, 1);
 	}
-	if (nreads > 0)
-		bc_read_run(reads, nreads, wait_usec);
-	bc_batch_emit(fcinfo, order, n, reads, wait_usec, false);
+	bc_batch_finish(&b);
 	return (Datum) 0;
 }
 
@@ -361,7 +438,7 @@ bc_validate_freshness_sql(PG_FUNCTION_ARGS)
 	gl.reads = palloc(sizeof(BcRead) * gl.cap);
 	for (int i = 0; i < n; i++)
 	{
-		char		no[BC_ITEM_NO_MAX + 1];
+		char		no[BC_READ_ITEM_NO_BUF];
 		BcKey		key;
 		bool		found;
 		BcScanner  *sc;
@@ -383,7 +460,7 @@ bc_validate_freshness_sql(PG_FUNCTION_ARGS)
 							 bc_validate_guide_cb, &gl);
 		bc_scan_end(sc);
 
-		bc_read_run(gl.reads, gl.nreads, 0);
+		bc_read_run(gl.reads, gl.nreads, 0, NULL, NULL);
 		for (int j = 0; j < gl.nreads; j++)
 		{
 			BcRead	   *r = &gl.reads[j];

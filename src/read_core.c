@@ -26,6 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "read.h"
+#include "worker.h"
 
 BcIntervalGuc bc_read_wait = {"brickcat.read_wait", NULL, 2 * USECS_PER_SEC,
 	0, BC_WAIT_MAX_USEC, NULL};
@@ -34,9 +35,6 @@ BcIntervalGuc bc_log_min_wait = {"brickcat.log_min_wait", NULL, -USECS_PER_SEC,
 
 BC_INTERVAL_GUC_HOOKS(bc_read_wait)
 BC_INTERVAL_GUC_HOOKS(bc_log_min_wait)
-
-/* Used when brickcat.not_found_ttl is not defined (worker not loaded). */
-#define BC_NOT_FOUND_TTL_DEFAULT	USECS_PER_DAY
 
 static const char *const bc_item_types[] = {
 	"PART", "SET", "MINIFIG", "BOOK", "GEAR", "CATALOG", "INSTRUCTION",
@@ -62,18 +60,20 @@ bc_read_source_name(BcSource s)
 }
 
 /*
- * bc_read_arg_text copies a short text argument into buf, raising when it is
- * longer than max bytes.
+ * bc_read_arg_text copies a short text argument into buf (room for max
+ * characters of 4 bytes), raising when it is longer than max characters.
  */
 static void
 bc_read_arg_text(text *t, const char *what, char *buf, int max)
 {
 	int			len = VARSIZE_ANY_EXHDR(t);
+	bool		too_long = len > max * 4 ||
+		pg_mbstrlen_with_len(VARDATA_ANY(t), len) > max;
 
-	if (len > max)
+	if (too_long)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s is too long (%d bytes; at most %d)", what, len, max),
+				 errmsg("%s is too long (at most %d characters)", what, max),
 				 errhint("BrickLink item numbers are short, such as '3001' or '6020-1'.")));
 	memcpy(buf, VARDATA_ANY(t), len);
 	buf[len] = '\0';
@@ -232,13 +232,13 @@ bc_read_key_init(BcKey *key, BcDataset ds, const char *item_type,
 	switch (ds)
 	{
 		case BC_DS_ITEM:
-			snprintf(key->target, BC_TARGET_LEN, "item:%s:%s", item_type, item_no);
+			snprintf(key->target, BC_READ_TARGET_LEN, "item:%s:%s", item_type, item_no);
 			break;
 		case BC_DS_COLORS:
-			snprintf(key->target, BC_TARGET_LEN, "colors:%s:%s", item_type, item_no);
+			snprintf(key->target, BC_READ_TARGET_LEN, "colors:%s:%s", item_type, item_no);
 			break;
 		case BC_DS_PRICE:
-			snprintf(key->target, BC_TARGET_LEN, "price:%s:%s:%d:%s:%c",
+			snprintf(key->target, BC_READ_TARGET_LEN, "price:%s:%s:%d:%s:%c",
 					 item_type, item_no, color_id, guide_type, condition);
 			break;
 	}
@@ -246,18 +246,12 @@ bc_read_key_init(BcKey *key, BcDataset ds, const char *item_type,
 
 /*
  * bc_read_not_found_since returns the oldest "not found" answer still
- * trusted: now minus brickcat.not_found_ttl (defined by the worker module;
- * one day when it is not loaded).
+ * trusted: now minus brickcat.not_found_ttl.
  */
 static TimestampTz
 bc_read_not_found_since(TimestampTz now)
 {
-	const char *ttl = GetConfigOption("brickcat.not_found_ttl", true, false);
-	int64		usec;
-
-	if (ttl == NULL || !bc_parse_interval_usec(ttl, &usec) || usec < 0)
-		usec = BC_NOT_FOUND_TTL_DEFAULT;
-	return now - usec;
+	return now - bc_not_found_ttl.usec;
 }
 
 /*
@@ -268,7 +262,7 @@ static bool
 bc_read_negative(BcScanner *sc, BcRead *r, TimestampTz now)
 {
 	TimestampTz since = bc_read_not_found_since(now);
-	char		item_target[BC_TARGET_LEN];
+	char		item_target[BC_READ_TARGET_LEN];
 
 	if (bc_scan_not_found(sc, r->key.target, since, GetActiveSnapshot()))
 		return true;
@@ -474,20 +468,18 @@ bc_read_log_wait(BcRead *reads, int nreads, int64 waited)
 }
 
 /*
- * bc_read_run answers every read in reads: one cache lookup each, then at
- * most one wait for all the fetches they need, bounded by wait_usec.
+ * bc_read_lookup_all looks every read up under snap.  A group (a leader and
+ * the reads that follow it) found entirely fresh is answered at once through
+ * emit while its row is still in the scan's slot; other rows are copied for
+ * later.  Returns whether any read still needs the slow path.
  */
-void
-bc_read_run(BcRead *reads, int nreads, int64 wait_usec)
+static bool
+bc_read_lookup_all(BcScanner *sc, BcRead *reads, int nreads, Snapshot snap,
+				   TimestampTz now, BcReadEmit emit, void *arg)
 {
-	BcScanner  *sc = bc_scan_begin();
-	Snapshot	snap = GetActiveSnapshot();
-	TimestampTz now = bc_now();
-	bool		any_waiting = false;
 	bool		slow = false;
-	int64		waited = 0;
-	TimestampTz *old_fetched = NULL;
-	bool	   *old_isnull = NULL;
+	int			group = 0;
+	bool		group_fresh = true;
 
 	for (int i = 0; i < nreads; i++)
 	{
@@ -498,21 +490,73 @@ bc_read_run(BcRead *reads, int nreads, int64 wait_usec)
 											 r->data.fetched_isnull, now);
 		r->needs_fetch = r->freshness >= BC_EXPIRED;
 		r->source = BC_SRC_CACHE;
-		if (r->freshness != BC_FRESH)
-			slow = true;
-	}
+		group_fresh &= r->freshness == BC_FRESH;
 
-	if (slow)
+		/* the group ends where the next leader starts */
+		if (i + 1 < nreads && reads[i + 1].leader != NULL)
+			continue;
+		for (int j = group; j <= i; j++)
+		{
+			if (group_fresh && emit)
+			{
+				reads[j].emitted = true;
+				if (reads[j].counted)
+					bc_stat_add(BC_STAT_HITS, 1);
+			}
+		}
+		if (group_fresh && emit)
+			emit(arg, &reads[group]);
+		for (int j = group; j <= i; j++)
+		{
+			if (reads[j].emitted)
+				reads[j].data.slot = NULL;
+			else
+				bc_scan_materialize(&reads[j].data);
+		}
+		slow |= !group_fresh;
+		group = i + 1;
+		group_fresh = true;
+	}
+	return slow;
+}
+
+/*
+ * bc_read_run answers every read in reads: one cache lookup each, then at
+ * most one wait for all the fetches they need, bounded by wait_usec.  Reads
+ * answered fresh from the cache go to emit (when given) during the lookup;
+ * the caller builds results for the others afterwards.
+ */
+void
+bc_read_run(BcRead *reads, int nreads, int64 wait_usec, BcReadEmit emit,
+			void *arg)
+{
+	BcScanner  *sc = bc_scan_begin();
+	Snapshot	snap = GetActiveSnapshot();
+	TimestampTz now = bc_now();
+	bool		any_waiting = false;
+	int64		waited = 0;
+	TimestampTz *old_fetched;
+	bool	   *old_isnull;
+
+	if (!bc_read_lookup_all(sc, reads, nreads, snap, now, emit, arg))
 	{
-		bc_read_plan(sc, reads, nreads, wait_usec, now);
-		old_fetched = palloc(sizeof(TimestampTz) * nreads);
-		old_isnull = palloc(sizeof(bool) * nreads);
+		bc_scan_end(sc);
 		for (int i = 0; i < nreads; i++)
 		{
-			old_fetched[i] = reads[i].data.fetched_at;
-			old_isnull[i] = reads[i].data.fetched_isnull;
-			any_waiting |= reads[i].waiting;
+			if (reads[i].counted && !reads[i].emitted)
+				bc_stat_add(BC_STAT_HITS, 1);
 		}
+		return;
+	}
+
+	bc_read_plan(sc, reads, nreads, wait_usec, now);
+	old_fetched = palloc(sizeof(TimestampTz) * nreads);
+	old_isnull = palloc(sizeof(bool) * nreads);
+	for (int i = 0; i < nreads; i++)
+	{
+		old_fetched[i] = reads[i].data.fetched_at;
+		old_isnull[i] = reads[i].data.fetched_isnull;
+		any_waiting |= reads[i].waiting;
 	}
 
 	if (any_waiting)
@@ -534,26 +578,25 @@ bc_read_run(BcRead *reads, int nreads, int64 wait_usec)
 			if (r->data.tuple)
 				heap_freetuple(r->data.tuple);
 			bc_scan_lookup(sc, &r->key, latest, &r->data);
+			bc_scan_materialize(&r->data);
 			if (!r->data.found && !old_isnull[i])
 			{
 				/* the row vanished meanwhile: nothing to fall back to */
 				r->freshness = BC_MISSING;
 			}
 		}
-		bc_scan_end(sc);
-		sc = NULL;
 		UnregisterSnapshot(latest);
 		now = bc_now();
 	}
-	if (sc)
-		bc_scan_end(sc);
+	bc_scan_end(sc);
 
 	for (int i = 0; i < nreads; i++)
 	{
 		BcRead	   *r = &reads[i];
 
-		if (slow)
-			bc_read_decide(r, old_fetched[i], old_isnull[i], wait_usec, now);
+		if (r->emitted)
+			continue;
+		bc_read_decide(r, old_fetched[i], old_isnull[i], wait_usec, now);
 		if (r->counted)
 			bc_stat_add(bc_source_stats[r->source], 1);
 	}

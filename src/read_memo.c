@@ -3,13 +3,15 @@
  * read_memo.c
  *	  The per-transaction memo of read answers.
  *
- * Within one transaction, a repeated read of the same key gets the answer the
- * first read got, without touching the tables or the worker again.  Answers
- * that carry data (cache, stale, upstream, fallback, not_found) are reused by
- * any later read; pending and error answers only by reads that would not wait
- * longer than the read that stored them, so a longer wait still gets its
- * chance.  The memo lives in TopTransactionContext and is forgotten at the end
- * of the transaction.
+ * Within one transaction, a repeated read of a key whose answer involved the
+ * upstream machinery (stale, upstream, fallback, pending, not_found, error)
+ * gets the answer the first read got, without requesting, waiting or touching
+ * the tables again.  Answers that carry data are reused by any later read;
+ * pending and error answers only by reads that would not wait longer than the
+ * read that stored them, so a longer wait still gets its chance.  Fresh cache
+ * hits are not remembered: reading the row again costs no more than a memo
+ * entry would, and sees the transaction's own changes.  The memo lives in
+ * TopTransactionContext and is forgotten at the end of the transaction.
  *
  *-------------------------------------------------------------------------
  */
@@ -134,18 +136,18 @@ bc_memo_lookup(const char *key, int64 wait_usec)
 
 /*
  * bc_memo_store remembers the answer tuples for key until the end of the
- * transaction, replacing an earlier entry.
+ * transaction, replacing an earlier entry; fresh cache hits are not kept.
  */
 void
-bc_memo_store(const char *key, int64 wait_usec, bool final, HeapTuple *tuples,
-			  int ntuples)
+bc_memo_store(const char *key, int64 wait_usec, BcSource source,
+			  HeapTuple *tuples, int ntuples)
 {
 	MemoryContext old;
 	BcMemoEntry *e;
 	uint32		hash = hash_bytes((const unsigned char *) key, strlen(key));
 	int			slot;
 
-	if (!IsTransactionState())
+	if (source == BC_SRC_CACHE || !IsTransactionState())
 		return;
 	if (!bc_memo_callback)
 	{
@@ -177,7 +179,7 @@ bc_memo_store(const char *key, int64 wait_usec, bool final, HeapTuple *tuples,
 			pfree(e->tuples);
 	}
 	e->wait_usec = wait_usec;
-	e->final = final;
+	e->final = source != BC_SRC_PENDING && source != BC_SRC_ERROR;
 	e->ntuples = ntuples;
 	e->tuples = ntuples > 0 ? palloc(sizeof(HeapTuple) * ntuples) : NULL;
 	for (int i = 0; i < ntuples; i++)

@@ -29,6 +29,9 @@
 
 #include "read.h"
 
+/* Longest sleep between nudges of the worker while readers wait. */
+#define BC_READ_NUDGE_MS	100
+
 /* Whether the worker serves this backend's database: -1 unknown. */
 static int	bc_request_db_served = -1;
 
@@ -171,7 +174,10 @@ bc_read_poll(BcRead *r)
 
 /*
  * bc_read_wait_all sleeps until every awaited request in reads is done or
- * wait_usec has passed, and returns how long it waited.
+ * wait_usec has passed, and returns how long it waited.  Whenever it wakes
+ * with requests still open it sets the worker's latch again: the worker takes
+ * a bounded number of requests per round, and a large batch must not wait
+ * for some other event to wake it.
  */
 int64
 bc_read_wait_all(BcRead *reads, int nreads, int64 wait_usec)
@@ -179,6 +185,7 @@ bc_read_wait_all(BcRead *reads, int nreads, int64 wait_usec)
 	TimestampTz start = GetCurrentTimestamp();
 	TimestampTz deadline = start + wait_usec;
 	TimestampTz now = start;
+	bool		nudge = false;
 
 	ConditionVariablePrepareToSleep(&bc_shared->done_cv);
 	for (;;)
@@ -193,8 +200,12 @@ bc_read_wait_all(BcRead *reads, int nreads, int64 wait_usec)
 		now = GetCurrentTimestamp();
 		if (!pending || now >= deadline)
 			break;
+		if (nudge)
+			bc_worker_wake();
+		nudge = true;
 		(void) ConditionVariableTimedSleep(&bc_shared->done_cv,
-										   (long) ((deadline - now + 999) / 1000),
+										   Min((long) ((deadline - now + 999) / 1000),
+											   BC_READ_NUDGE_MS),
 										   PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();

@@ -17,6 +17,7 @@
 #include "access/heaptoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -268,6 +269,7 @@ bc_result_row(TupleDesc rdesc, BcRead *r, BcRead *colors, TupleDesc sdesc)
 	bool		nulls[BC_LAYOUT_MAXCOLS];
 	Datum	   *svalues = NULL;
 	bool	   *snulls = NULL;
+	HeapTuple	tuple;
 
 	if (r->data.tuple)
 	{
@@ -275,8 +277,22 @@ bc_result_row(TupleDesc rdesc, BcRead *r, BcRead *colors, TupleDesc sdesc)
 		snulls = palloc(sizeof(bool) * sdesc->natts);
 		heap_deform_tuple(r->data.tuple, sdesc, svalues, snulls);
 	}
+	else if (r->data.slot)
+	{
+		/* straight from the scan's slot: no copy of the row */
+		slot_getallattrs(r->data.slot);
+		bc_result_fill(l, r, colors, r->data.slot->tts_values,
+					   r->data.slot->tts_isnull, values, nulls);
+		return bc_result_form(rdesc, values, nulls);
+	}
 	bc_result_fill(l, r, colors, svalues, snulls, values, nulls);
-	return bc_result_form(rdesc, values, nulls);
+	tuple = bc_result_form(rdesc, values, nulls);
+	if (svalues)
+	{
+		pfree(svalues);
+		pfree(snulls);
+	}
+	return tuple;
 }
 
 /*

@@ -33,6 +33,7 @@
 #include "utils/relcache.h"
 
 #include "read.h"
+#include "worker.h"
 
 /* The tables the read path looks into. */
 typedef enum BcRelId
@@ -325,8 +326,8 @@ bc_scan_colors(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 }
 
 /*
- * bc_scan_price reads one price guide, preferring USD when several
- * currencies are stored.
+ * bc_scan_price reads one price guide, preferring brickcat.currency when
+ * several currencies are stored.
  */
 static void
 bc_scan_price(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
@@ -347,7 +348,8 @@ bc_scan_price(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 	{
 		bool		isnull;
 		Datum		cur = slot_getattr(r->slot, bc_rels[BC_REL_PRICE].extra_attno, &isnull);
-		bool		usd = !isnull && strncmp(VARDATA_ANY(DatumGetPointer(cur)), "USD", 3) == 0;
+		bool		usd = !isnull && bc_currency != NULL &&
+			strncmp(VARDATA_ANY(DatumGetPointer(cur)), bc_currency, 3) == 0;
 
 		if (out->tuple == NULL || usd)
 		{
@@ -380,7 +382,7 @@ bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 				r = bc_scan_rel(sc, BC_REL_ITEM, snap, keys, 2);
 				if (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
 				{
-					out->tuple = ExecCopySlotHeapTuple(r->slot);
+					out->slot = r->slot;
 					bc_scan_stamp(r->slot, BC_REL_ITEM, out);
 				}
 				break;
@@ -392,6 +394,18 @@ bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 			bc_scan_price(sc, key, snap, out);
 			break;
 	}
+}
+
+/*
+ * bc_scan_materialize copies the row a lookup left in the scan's slot, so it
+ * outlives the next lookup.
+ */
+void
+bc_scan_materialize(BcCached *c)
+{
+	if (c->slot && c->tuple == NULL)
+		c->tuple = ExecCopySlotHeapTuple(c->slot);
+	c->slot = NULL;
 }
 
 /*

@@ -11,6 +11,7 @@
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "shmem.h"
@@ -82,4 +83,43 @@ bc_stats_reset_sql(PG_FUNCTION_ARGS)
 	bc_shared->stats_reset_at = now;
 	LWLockRelease(bc_shared->lock);
 	PG_RETURN_TIMESTAMPTZ(now);
+}
+
+static const char *const bc_breaker_names[] = {"closed", "open", "half_open"};
+
+PG_FUNCTION_INFO_V1(bc_upstream_state_sql);
+
+/*
+ * bc_upstream_state_sql implements brickcat.upstream_state(): the circuit
+ * breaker, throttle and credential state the worker keeps in shared memory,
+ * and its upstream counters (NULLs when brickcat is not preloaded).
+ */
+Datum
+bc_upstream_state_sql(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (bc_shared == NULL)
+	{
+		memset(nulls, true, sizeof(nulls));
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	}
+	LWLockAcquire(bc_shared->lock, LW_SHARED);
+	values[0] = CStringGetTextDatum(bc_breaker_names[bc_shared->breaker_state]);
+	values[1] = Int32GetDatum(bc_shared->breaker_failures);
+	values[2] = TimestampTzGetDatum(bc_shared->breaker_changed_at);
+	nulls[2] = bc_shared->breaker_changed_at == 0;
+	values[3] = TimestampTzGetDatum(bc_shared->throttled_until);
+	nulls[3] = bc_shared->throttled_until == 0;
+	values[4] = BoolGetDatum(bc_shared->auth_failed);
+	LWLockRelease(bc_shared->lock);
+	values[5] = Int64GetDatum(pg_atomic_read_u64(&bc_shared->upstream[BC_UP_THROTTLES]));
+	values[6] = Int64GetDatum(pg_atomic_read_u64(&bc_shared->upstream[BC_UP_BACKOFFS]));
+	values[7] = Int64GetDatum(pg_atomic_read_u64(&bc_shared->upstream[BC_UP_RETRIES]));
+	values[8] = Int64GetDatum(pg_atomic_read_u64(&bc_shared->upstream[BC_UP_BREAKER_OPENS]));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -459,17 +459,24 @@ bc_worker_round(BcWorkerState *st)
 			}
 			if (!bc_quota_try_acquire(job->priority, 1, job->target, &retry_at, &reason))
 			{
-				/* not an attempt: back to the queue until the limiter allows it */
+				/*
+				 * Not an attempt: back to the queue until the limiter allows
+				 * it.  A burst refusal clears within a second, so waiting
+				 * readers keep waiting; anything else is reported to them.
+				 */
+				bool		burst = reason && strcmp(reason, "BURST") == 0;
+				int64		jitter = burst ? 50 * 1000 : USECS_PER_SEC;
 				TimestampTz at = Max(retry_at, now) +
-				(int64) (pg_prng_double(&pg_global_prng_state) * USECS_PER_SEC);
+				(int64) (pg_prng_double(&pg_global_prng_state) * jitter);
 
 				bc_queue_unclaim(job, at, psprintf("waiting for quota: %s",
 												   reason ? reason : "refused"));
 				st->next_due = Min(st->next_due, at);
-				bc_worker_add_completion(done, &ndone, job->target, false,
-										 (reason && strcmp(reason, "THROTTLED") == 0) ?
-										 "THROTTLED" : "QUOTA_EXHAUSTED",
-										 "the BrickLink call budget does not allow the call now");
+				if (!burst)
+					bc_worker_add_completion(done, &ndone, job->target, false,
+											 (reason && strcmp(reason, "THROTTLED") == 0) ?
+											 "THROTTLED" : "QUOTA_EXHAUSTED",
+											 "the BrickLink call budget does not allow the call now");
 				continue;
 			}
 			job->call_id = bc_writer_call_begin(job, now);

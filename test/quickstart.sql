@@ -2,5 +2,19 @@
 \pset footer off
 \echo '== brickcat status'
 SELECT preloaded, worker_running, worker_database, on_demand_fetching FROM brickcat.status;
-\echo '== freshness: data fetched 30 days ago is stale'
-SELECT brickcat.freshness(now() - interval '30 days') AS freshness;
+SELECT pg_sleep(0.2) FROM brickcat.status WHERE NOT worker_running;
+\echo '== seed the color and category lists from BrickLink catalog downloads (first run only)'
+\set colors :data '/bricklink/colors.xml'
+\set categories :data '/bricklink/categories.xml'
+SELECT (brickcat.import_catalog(:'colors')).* WHERE NOT EXISTS (SELECT FROM brickcat.color);
+SELECT (brickcat.import_catalog(:'categories')).* WHERE NOT EXISTS (SELECT FROM brickcat.category);
+\echo '== part 3001, first read: fetched on demand from BrickLink'
+SELECT item_no, name, weight, source, freshness, error_code FROM brickcat.part('3001');
+\echo '== part 3001 again: served from the cache'
+SELECT item_no, name, weight, source, freshness, next_refresh_at::date FROM brickcat.part('3001');
+\echo '== its known colors'
+SELECT color_id, color_name, quantity, source FROM brickcat.get_known_colors('3001') LIMIT 5;
+\echo '== a price guide (sold, new, all colors)'
+SELECT item_no, avg_price, unit_quantity, source FROM brickcat.get_price('3001', wait => '3s');
+\echo '== the BrickLink budget'
+SELECT quota, calls_24h, remaining, percent_used FROM brickcat.quota;

@@ -69,3 +69,33 @@ COMMENT ON FUNCTION brickcat.stat_freshness() IS
 CREATE VIEW brickcat.stat_freshness AS SELECT * FROM brickcat.stat_freshness();
 COMMENT ON VIEW brickcat.stat_freshness IS
   'How much of the catalog is fresh, stale, expired or missing per dataset; colors.missing counts catalog items whose color list was never fetched, price.missing guides with failed attempts only';
+
+CREATE FUNCTION brickcat.upstream_state(
+    OUT breaker_state text, OUT breaker_failures integer, OUT breaker_changed_at timestamptz,
+    OUT throttled_until timestamptz, OUT auth_failed boolean, OUT throttles bigint,
+    OUT backoffs bigint, OUT retries bigint, OUT breaker_opens bigint)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'bc_upstream_state_sql' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION brickcat.upstream_state() IS
+  'The worker''s view of BrickLink from shared memory: circuit breaker, throttle pause, rejected credentials, and throttle/backoff/retry/breaker counters since brickcat.stats_reset()';
+
+CREATE VIEW brickcat.stat_upstream AS
+SELECT s.*, u.breaker_state, u.throttled_until, u.auth_failed
+  FROM (SELECT CASE WHEN grouping(c.endpoint) = 1 THEN 'all' ELSE c.endpoint::text END AS endpoint,
+               count(*) AS calls,
+               count(*) FILTER (WHERE c.outcome = 'ok') AS ok,
+               count(*) FILTER (WHERE c.outcome = 'not_found') AS not_found,
+               count(*) FILTER (WHERE c.outcome = 'throttled') AS throttled,
+               count(*) FILTER (WHERE c.outcome NOT IN ('ok', 'not_found', 'throttled')) AS failed,
+               count(*) FILTER (WHERE c.outcome IS NULL) AS in_flight,
+               count(*) FILTER (WHERE c.attempt > 1) AS retries,
+               round((percentile_cont(0.5) WITHIN GROUP (ORDER BY c.duration_us) / 1000)::numeric, 1) AS p50_ms,
+               round((percentile_cont(0.95) WITHIN GROUP (ORDER BY c.duration_us) / 1000)::numeric, 1) AS p95_ms,
+               round((percentile_cont(0.99) WITHIN GROUP (ORDER BY c.duration_us) / 1000)::numeric, 1) AS p99_ms,
+               round((max(c.duration_us) / 1000.0)::numeric, 1) AS max_ms,
+               min(c.started_at) AS since
+          FROM brickcat.api_call c
+         GROUP BY GROUPING SETS ((c.endpoint), ())) s
+ CROSS JOIN brickcat.upstream_state() u;
+COMMENT ON VIEW brickcat.stat_upstream IS
+  'BrickLink calls per endpoint from the call log brickcat.api_call (outcomes, retries, latency percentiles), a total row ''all'', and the breaker/throttle/credential state';

@@ -62,8 +62,11 @@ INSERT INTO brickcat.access_rule (kind, object_name, reader, admin, why) VALUES
     ('routine',  'get_known_colors',   '{EXECUTE}', '{}', 'read API'),
     ('routine',  'validate_freshness', '{EXECUTE}', '{}', 'read API'),
     ('routine',  'part',               '{EXECUTE}', '{}', 'read API'),
+    ('routine',  'record_demand',      '{EXECUTE}', '{}', 'read: applications report reads they serve themselves'),
+    ('routine',  'demand_score',       '{EXECUTE}', '{}', 'read: the view brickcat.demand calls it'),
     ('routine',  'stat_cache',         '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_cache'),
     ('routine',  'stat_freshness',     '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_freshness'),
+    ('routine',  'upstream_state',     '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_upstream'),
     ('routine',  'current_tenants',    '{EXECUTE}', '{}', 'tenant overlays: the row-level security policy calls it as the caller'),
     -- tenant overlays: row-level security decides which rows
     ('relation', 'tenant_item',        '{SELECT,INSERT,UPDATE,DELETE}', '{}', 'tenant overlays, bound by forced row-level security'),

@@ -1,0 +1,431 @@
+/*-------------------------------------------------------------------------
+ *
+ * demand.c
+ *	  Read demand: counted in a backend-local hash on every read, flushed
+ *	  every few seconds into brickcat.item_demand with exponential decay.
+ *
+ * See demand.h for the contract the read path relies on.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "brickcat.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "demand.h"
+#include "ratelimit.h"
+
+#define BC_DEMAND_TYPE_LEN		16	/* longest type is UNSORTED_LOT */
+#define BC_DEMAND_NO_LEN		65	/* item numbers are at most 64 bytes */
+#define BC_DEMAND_MAX_ENTRIES	16384	/* distinct items pending per backend */
+#define BC_DEMAND_LOCK_TIMEOUT_MS 50
+
+typedef struct BcDemandKey
+{
+	char		item_type[BC_DEMAND_TYPE_LEN];
+	char		item_no[BC_DEMAND_NO_LEN];
+} BcDemandKey;
+
+typedef struct BcDemandEntry
+{
+	BcDemandKey key;			/* hash key: must be first */
+	double		count;
+} BcDemandEntry;
+
+BcIntervalGuc bc_demand_half_life = {"brickcat.demand_half_life", NULL,
+	INT64CONST(7) * USECS_PER_DAY, USECS_PER_MINUTE, INT64CONST(3650) * USECS_PER_DAY, NULL};
+static BcIntervalGuc bc_demand_flush_interval = {"brickcat.demand_flush_interval", NULL,
+	INT64CONST(5) * USECS_PER_SEC, 0, USECS_PER_HOUR, NULL};
+double		bc_demand_threshold = 0.5;
+static bool bc_demand_track = true;
+
+BC_INTERVAL_GUC_HOOKS(bc_demand_half_life)
+BC_INTERVAL_GUC_HOOKS(bc_demand_flush_interval)
+
+static HTAB *bc_demand_hash = NULL;
+static TimestampTz bc_demand_last_flush = 0;	/* last attempt, real clock */
+static SPIPlanPtr bc_demand_plan = NULL;
+
+static const char *const bc_demand_item_types[] = {
+	"PART", "SET", "MINIFIG", "BOOK", "GEAR", "CATALOG", "INSTRUCTION",
+	"UNSORTED_LOT", "ORIGINAL_BOX"
+};
+
+/* New decayed score of an upserted row: d is the stored row, u the counts. */
+#define BC_DEMAND_NEW_SCORE \
+	"(d.score * power(2::float8, -greatest(extract(epoch FROM $4 - d.updated_at)::float8, 0) / $5) " \
+	"+ excluded.score)"
+
+/*
+ * The flush: one multi-row upsert, rows in key order.  demanded_until is the
+ * instant the decayed score falls below the threshold:
+ * updated_at + half_life * log2(score / threshold).
+ */
+#define BC_DEMAND_UPSERT \
+	"INSERT INTO brickcat.item_demand AS d (item_type, item_no, score, updated_at, demanded_until) " \
+	"SELECT u.t, u.n, u.c, $4, $4 + make_interval(secs => $5 * ln(u.c / $6) / ln(2::float8)) " \
+	"FROM unnest($1::text[], $2::text[], $3::float8[]) AS u(t, n, c) " \
+	"ON CONFLICT (item_type, item_no) DO UPDATE SET " \
+	"score = " BC_DEMAND_NEW_SCORE ", updated_at = $4, " \
+	"demanded_until = $4 + make_interval(secs => $5 * ln(" BC_DEMAND_NEW_SCORE " / $6) / ln(2::float8))"
+
+/*
+ * bc_demand_key_cmp orders pending entries by key, so that concurrent
+ * flushes lock rows in the same order and cannot deadlock.
+ */
+static int
+bc_demand_key_cmp(const void *a, const void *b)
+{
+	const BcDemandEntry *ea = *(BcDemandEntry *const *) a;
+	const BcDemandEntry *eb = *(BcDemandEntry *const *) b;
+	int			c = strcmp(ea->key.item_type, eb->key.item_type);
+
+	return c != 0 ? c : strcmp(ea->key.item_no, eb->key.item_no);
+}
+
+/*
+ * bc_demand_hash_create creates the backend-local table of pending counts.
+ */
+static void
+bc_demand_hash_create(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(BcDemandKey);
+	ctl.entrysize = sizeof(BcDemandEntry);
+	bc_demand_hash = hash_create("brickcat demand", 256, &ctl, HASH_ELEM | HASH_BLOBS);
+}
+
+/*
+ * bc_demand_add adds n reads of an item to the pending counts; false when the
+ * key is not a valid item key or the table is full.
+ */
+static bool
+bc_demand_add(const char *item_type, const char *item_no, double n)
+{
+	BcDemandKey key;
+	BcDemandEntry *e;
+	bool		found;
+	size_t		tlen = strlen(item_type);
+	size_t		nlen = strlen(item_no);
+
+	if (tlen == 0 || tlen >= BC_DEMAND_TYPE_LEN || nlen == 0 || nlen >= BC_DEMAND_NO_LEN)
+		return false;
+	if (bc_demand_hash == NULL)
+		bc_demand_hash_create();
+	memset(&key, 0, sizeof(key));
+	memcpy(key.item_type, item_type, tlen);
+	memcpy(key.item_no, item_no, nlen);
+	e = hash_search(bc_demand_hash, &key, HASH_FIND, NULL);
+	if (e == NULL)
+	{
+		if (hash_get_num_entries(bc_demand_hash) >= BC_DEMAND_MAX_ENTRIES)
+			return false;
+		e = hash_search(bc_demand_hash, &key, HASH_ENTER, &found);
+		e->count = 0;
+	}
+	e->count += n;
+	return true;
+}
+
+/*
+ * bc_demand_can_write says whether a flush may write here and now, and finds
+ * the owner of brickcat.item_demand to write as.
+ */
+static bool
+bc_demand_can_write(Oid *owner)
+{
+	Oid			nsp;
+	Oid			relid;
+	HeapTuple	tup;
+
+	if (!IsTransactionState() || RecoveryInProgress() || XactReadOnly ||
+		IsInParallelMode())
+		return false;
+	nsp = get_namespace_oid("brickcat", true);
+	if (!OidIsValid(nsp))
+		return false;
+	relid = get_relname_relid("item_demand", nsp);
+	if (!OidIsValid(relid))
+		return false;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	*owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return true;
+}
+
+/*
+ * bc_demand_write runs the upsert for the pending entries, in the caller's
+ * (sub)transaction, as the current user.
+ */
+static void
+bc_demand_write(BcDemandEntry **entries, int n)
+{
+	Datum	   *types = palloc(sizeof(Datum) * n);
+	Datum	   *nos = palloc(sizeof(Datum) * n);
+	Datum	   *counts = palloc(sizeof(Datum) * n);
+	Oid			argtypes[6] = {TEXTARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID,
+	TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID};
+	Datum		values[6];
+	int			rc;
+
+	for (int i = 0; i < n; i++)
+	{
+		types[i] = CStringGetTextDatum(entries[i]->key.item_type);
+		nos[i] = CStringGetTextDatum(entries[i]->key.item_no);
+		counts[i] = Float8GetDatum(entries[i]->count);
+	}
+	values[0] = PointerGetDatum(construct_array(types, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(nos, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(counts, n, FLOAT8OID, sizeof(float8),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = TimestampTzGetDatum(bc_now());
+	values[4] = Float8GetDatum((double) bc_demand_half_life.usec / USECS_PER_SEC);
+	values[5] = Float8GetDatum(bc_demand_threshold);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "brickcat: SPI_connect failed");
+	rc = SPI_execute_plan(bc_spi_plan(&bc_demand_plan, BC_DEMAND_UPSERT, 6, argtypes),
+						  values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "brickcat: demand flush failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+}
+
+/*
+ * bc_demand_flush writes the pending counts in a subtransaction, as the
+ * owner of brickcat.item_demand, swallowing any error but a cancel; see
+ * demand.h.
+ */
+int
+bc_demand_flush(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	HASH_SEQ_STATUS seq;
+	BcDemandEntry **entries;
+	BcDemandEntry *e;
+	Oid			owner;
+	Oid			save_uid;
+	int			save_sec;
+	int			n = 0;
+	volatile bool ok = false;
+
+	bc_demand_last_flush = GetCurrentTimestamp();
+	if (bc_demand_hash == NULL || hash_get_num_entries(bc_demand_hash) == 0)
+		return 0;
+	if (!bc_demand_can_write(&owner))
+		return 0;
+
+	entries = palloc(sizeof(BcDemandEntry *) * hash_get_num_entries(bc_demand_hash));
+	hash_seq_init(&seq, bc_demand_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		entries[n++] = e;
+	qsort(entries, n, sizeof(BcDemandEntry *), bc_demand_key_cmp);
+
+	GetUserIdAndSecContext(&save_uid, &save_sec);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		int			nest = NewGUCNestLevel();
+
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		if (LockTimeout == 0 || LockTimeout > BC_DEMAND_LOCK_TIMEOUT_MS)
+			(void) set_config_option("lock_timeout", CppAsString2(BC_DEMAND_LOCK_TIMEOUT_MS),
+									 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+									 true, 0, false);
+		bc_demand_write(entries, n);
+		AtEOXact_GUC(true, nest);
+		SetUserIdAndSecContext(save_uid, save_sec);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ok = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* restores the user id, security context and settings */
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(DEBUG1,
+				(errmsg("brickcat: demand flush skipped: %s", edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+
+	pfree(entries);
+	if (!ok)
+		return 0;
+	hash_destroy(bc_demand_hash);
+	bc_demand_hash = NULL;
+	return n;
+}
+
+/*
+ * bc_demand_record counts one read of an item and flushes the backend's
+ * counts when brickcat.demand_flush_interval has passed; see demand.h.
+ */
+void
+bc_demand_record(const char *item_type, const char *item_no)
+{
+	TimestampTz now;
+
+	if (!bc_demand_track || item_type == NULL || item_no == NULL)
+		return;
+	if (RecoveryInProgress())
+		return;					/* a standby can never flush */
+	if (!bc_demand_add(item_type, item_no, 1.0) &&
+		(bc_demand_hash == NULL ||
+		 hash_get_num_entries(bc_demand_hash) < BC_DEMAND_MAX_ENTRIES))
+		return;					/* not an item key */
+
+	/* the statement's start time costs no system call */
+	now = GetCurrentStatementStartTimestamp();
+	if (now - bc_demand_last_flush >= bc_demand_flush_interval.usec ||
+		now < bc_demand_last_flush ||
+		hash_get_num_entries(bc_demand_hash) >= BC_DEMAND_MAX_ENTRIES)
+		(void) bc_demand_flush();
+}
+
+/*
+ * bc_demand_check_type raises an error unless item_type is a BrickLink item
+ * type.
+ */
+static void
+bc_demand_check_type(const char *item_type)
+{
+	for (int i = 0; i < lengthof(bc_demand_item_types); i++)
+		if (strcmp(item_type, bc_demand_item_types[i]) == 0)
+			return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown item type \"%s\"", item_type),
+			 errhint("Use PART, SET, MINIFIG, BOOK, GEAR, CATALOG, INSTRUCTION, UNSORTED_LOT or ORIGINAL_BOX.")));
+}
+
+PG_FUNCTION_INFO_V1(bc_record_demand_sql);
+
+/*
+ * bc_record_demand_sql implements brickcat.record_demand(item_nos, item_type):
+ * one read per element (NULLs skipped), flushed at once when writing is
+ * possible here; returns the number of reads recorded.
+ */
+Datum
+bc_record_demand_sql(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	char	   *item_type = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int			recorded = 0;
+
+	bc_demand_check_type(item_type);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("item_nos must be a one-dimensional array"),
+				 errhint("Pass item numbers as ARRAY['3001', '3020'].")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		char	   *no;
+
+		CHECK_FOR_INTERRUPTS();
+		if (nulls[i])
+			continue;
+		no = TextDatumGetCString(elems[i]);
+		if (no[0] == '\0' || strlen(no) >= BC_DEMAND_NO_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid item number \"%.70s\"", no),
+					 errhint("Item numbers are 1 to 64 bytes long.")));
+		if (!bc_demand_add(item_type, no, 1.0))
+		{
+			/* the table is full: write it out and try again */
+			(void) bc_demand_flush();
+			if (!bc_demand_add(item_type, no, 1.0))
+				continue;
+		}
+		recorded++;
+	}
+	(void) bc_demand_flush();
+	PG_RETURN_INT32(recorded);
+}
+
+PG_FUNCTION_INFO_V1(bc_demand_score_sql);
+
+/*
+ * bc_demand_score_sql implements brickcat.demand_score(score, updated_at):
+ * a stored score decayed to brickcat.now().
+ */
+Datum
+bc_demand_score_sql(PG_FUNCTION_ARGS)
+{
+	double		score = PG_GETARG_FLOAT8(0);
+	TimestampTz at = PG_GETARG_TIMESTAMPTZ(1);
+	TimestampTz now = bc_statement_now();
+	double		elapsed;
+
+	if (TIMESTAMP_NOT_FINITE(at))
+		PG_RETURN_FLOAT8(TIMESTAMP_IS_NOBEGIN(at) ? 0.0 : score);
+	elapsed = Max((double) (now - at), 0.0) / (double) bc_demand_half_life.usec;
+	PG_RETURN_FLOAT8(score * pow(2.0, -elapsed));
+}
+
+/*
+ * bc_demand_init registers the demand settings.
+ */
+void
+bc_demand_init(void)
+{
+	DefineCustomBoolVariable("brickcat.track_demand",
+							 "Records which items readers ask for, so that sweeps refresh them first.",
+							 NULL, &bc_demand_track, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	bc_define_interval_guc(&bc_demand_half_life,
+						   "Half-life of the recorded read demand of an item.",
+						   "A read counts 1 now, 0.5 one half-life later, and so on.",
+						   "7 days", PGC_SUSET, 0,
+						   bc_demand_half_life_check, bc_demand_half_life_assign);
+	DefineCustomRealVariable("brickcat.demand_threshold",
+							 "Decayed demand score from which an item counts as demanded by sweeps.",
+							 "The default 0.5 keeps an item read once demanded for one half-life.",
+							 &bc_demand_threshold, 0.5, 1e-6, 1e9,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	bc_define_interval_guc(&bc_demand_flush_interval,
+						   "How often a backend writes the read demand it counted into brickcat.item_demand.",
+						   "0 writes on every read.",
+						   "5s", PGC_USERSET, 0,
+						   bc_demand_flush_interval_check, bc_demand_flush_interval_assign);
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Worker refresh throughput, end to end (claim, quota, sign, fetch, parse,
+# upsert, log), against the BrickLink simulator, next to curl fetching the
+# same URLs at the same concurrency in the same run; then with 100 ms added
+# upstream latency (ideal: 4 / 0.1 s = 40 items/s); and, with BENCH_LONG=1,
+# the worker's private memory after 1,000 and after 100,000 fetches.
+#
+# usage: test/bench/worker_bench.sh      (BENCH_ITEMS=20000 BENCH_LATENCY_ITEMS=800 BENCH_LONG=1)
+. "$(dirname "$0")/lib.sh"
+trap bench_cleanup EXIT
+
+items=${BENCH_ITEMS:-20000}
+lat_items=${BENCH_LATENCY_ITEMS:-800}
+csv="$BRICKCAT_DATA/bricklink/part_weights.csv"
+
+bench_sim_start
+auth_url=$BENCH_SIM_URL
+# a second simulator without OAuth checks for the curl baseline
+bench_run python3 "$BENCH_ROOT/test/simulator/bricklink_sim.py" --host 127.0.0.1 --port 0 \
+    --port-file "$BENCH_DIR/sim2.port" --data-dir "$BRICKCAT_DATA" --quiet --no-auth \
+    >"$BENCH_DIR/sim2.out" 2>&1 &
+sim2_pid=$!
+for _ in $(seq 1 100); do [ -s "$BENCH_DIR/sim2.port" ] && break; sleep 0.1; done
+noauth_url="http://127.0.0.1:$(cat "$BENCH_DIR/sim2.port")/api/store/v1"
+# stop_sims ends both simulators (runuser's python children included)
+stop_sims() {
+    local p
+    for p in $sim2_pid ${BENCH_SIM_PID:-}; do
+        kill $(pgrep -P "$p") "$p" 2>/dev/null || true
+    done
+}
+trap 'stop_sims; bench_cleanup' EXIT
+
+BENCH_SIM_URL=$auth_url bench_cluster_start "brickcat.max_concurrency = 4
+brickcat.daily_quota = 100000000
+brickcat.max_calls_per_second = 1000000
+brickcat.call_log_retention = '30 days'"
+
+bench_psql -q -c "CREATE TABLE bench_parts (n serial, item_no text, weight text)"
+bench_psql -q -c "\\copy bench_parts (item_no, weight) FROM '$csv' WITH (FORMAT csv)"
+
+# queue_and_wait queues refreshes of parts [from, to] (what: $3) and prints
+# the seconds from the first call to the last finished job.
+queue_and_wait() {
+    local from=$1 to=$2 what=$3
+    bench_psql -q -c "TRUNCATE brickcat.api_call" \
+        -c "SELECT count(*) FROM bench_parts p, brickcat.request_refresh(p.item_no, 'PART', '$what') WHERE p.n BETWEEN $from AND $to" >/dev/null
+    while [ "$(bench_psql -Atc "SELECT count(*) FROM brickcat.fetch_queue WHERE state IN ('queued','running')")" != 0 ]; do
+        sleep 0.2
+    done
+    bench_psql -Atc "SELECT round(extract(epoch FROM (SELECT max(finished_at) FROM brickcat.fetch_queue)
+                                 - (SELECT min(started_at) FROM brickcat.api_call))::numeric, 3)"
+}
+
+worker_pid() { bench_psql -Atc "SELECT worker_pid FROM brickcat.status"; }
+rss_anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
+
+# --- throughput, no latency ------------------------------------------------------
+secs=$(queue_and_wait 1 "$items" '{item}')
+ok=$(bench_psql -Atc "SELECT count(*) FROM brickcat.fetch_queue WHERE state = 'done'")
+rate=$(python3 -c "print(round($items / $secs, 1))")
+echo "worker: $items items in $secs s ($ok jobs done) = $rate items/s" >&2
+
+# curl over the same URLs, 4 in parallel, against the no-auth simulator
+bench_psql -Atc "SELECT 'url = \"$noauth_url/items/part/' || replace(replace(item_no, '%', '%25'), '/', '%2F') || '\"' || E'\noutput = \"/dev/null\"'
+                   FROM bench_parts WHERE n <= $items ORDER BY n" >"$BENCH_DIR/curl.cfg"
+t0=$(date +%s.%N)
+curl -s --parallel --parallel-max 4 -K "$BENCH_DIR/curl.cfg"
+t1=$(date +%s.%N)
+curl_rate=$(python3 -c "print(round($items / ($t1 - $t0), 1))")
+echo "curl --parallel --parallel-max 4: $items URLs in $(python3 -c "print(round($t1 - $t0, 3))") s = $curl_rate req/s" >&2
+bench_report "worker refresh, $items items (items/s)" "$rate" "curl parallel 4 (req/s)" "$curl_rate" ">= 0.8"
+
+# --- throughput with 100 ms upstream latency ---------------------------------------
+curl -s -X POST -d '{"latency_ms": 100}' "${BENCH_SIM_URL%/api/store/v1}/_sim/config" >/dev/null
+from=$((items + 1)); to=$((items + lat_items))
+secs=$(queue_and_wait "$from" "$to" '{item}')
+rate=$(python3 -c "print(round($lat_items / $secs, 1))")
+echo "worker with 100 ms latency: $lat_items items in $secs s = $rate items/s" >&2
+bench_report "worker refresh, 100 ms latency (items/s)" "$rate" "ideal 4 / 0.1 s" "40" ">= 0.9"
+curl -s -X POST -d '{"latency_ms": 0}' "${BENCH_SIM_URL%/api/store/v1}/_sim/config" >/dev/null
+
+# --- memory after 1,000 and 100,000 fetches -------------------------------------------
+if [ -n "${BENCH_LONG:-}" ]; then
+    bench_psql -q -c "TRUNCATE brickcat.fetch_queue, brickcat.item, brickcat.item_color, brickcat.item_color_set"
+    pid=$(worker_pid)
+    queue_and_wait 1 1000 '{item}' >/dev/null
+    rss1=$(rss_anon_kb "$pid")
+    queue_and_wait 1001 69833 '{item}' >/dev/null
+    queue_and_wait 1 30167 '{colors}' >/dev/null
+    rss2=$(rss_anon_kb "$pid")
+    [ "$(worker_pid)" = "$pid" ] || echo "worker restarted during the run!" >&2
+    total=$(bench_psql -Atc "SELECT count(*) FROM brickcat.fetch_queue WHERE state = 'done'")
+    echo "worker RssAnon: $rss1 kB after 1,000 fetches, $rss2 kB after $total" >&2
+    bench_report "worker RssAnon growth 1k -> 100k fetches (kB)" "$((rss2 - rss1))" "limit" "10240" "<= 1.0"
+fi
