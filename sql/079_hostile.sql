@@ -10,6 +10,24 @@
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 CREATE ROLE regress_hostile_reader IN ROLE brickcat_reader;
+CREATE ROLE regress_hostile_admin IN ROLE brickcat_admin;
+
+-- Fresh cached rows under hostile but valid item numbers: reads of them are
+-- answered from the cache, so no case asks the worker for anything.
+INSERT INTO brickcat.item (item_type, item_no, name, fetched_at)
+SELECT 'PART', no, 'hostile ' || no, now()
+  FROM unnest(ARRAY['../3001', '%2F3001', '3001?x=1', 'ünïcødé€', '3001''; DROP TABLE brickcat.item; --',
+                    '3001 x', 'a/b']) no;
+INSERT INTO brickcat.item_color_set (item_type, item_no, colors_fetched_at)
+SELECT item_type, item_no, now() FROM brickcat.item WHERE name LIKE 'hostile %';
+INSERT INTO brickcat.item_color (item_type, item_no, color_id, quantity)
+VALUES ('PART', '../3001', 11, 2);
+SELECT brickcat.define_rate_limit('hostile_rl', 'token_bucket', 5, '1 minute');
+INSERT INTO brickcat.price_guide (item_type, item_no, color_id, guide_type, condition,
+                                  min_price, max_price, avg_price, qty_avg_price,
+                                  unit_quantity, total_quantity, fetched_at)
+VALUES ('PART', '../3001', 0, 'sold', 'N', 1, 2, 1.5, 1.5, 3, 4, now()),
+       ('PART', '../3001', 2147483647, 'stock', 'U', 1, 2, 1.5, 1.5, 3, 4, now());
 
 CREATE TEMP TABLE hostile (
     id       int GENERATED ALWAYS AS IDENTITY,
@@ -72,6 +90,144 @@ INSERT INTO hostile (sql, expect, as_role) VALUES
 ($$INSERT INTO brickcat.tenant_member (tenant, role_name) VALUES ('t', 'regress_hostile_reader')$$, 'ERROR 42501', 'regress_hostile_reader'),
 ($$INSERT INTO brickcat.tenant_member (tenant, role_name) VALUES ('t', NULL)$$, 'ERROR 23502', NULL),
 ($$(SELECT count(*) FROM brickcat.my_items)$$,                   '0', 'regress_hostile_reader'),
+-- read API: bad arguments raise 22023 (22004 for NULLs, 54000 for huge
+-- batches) with a hint; hostile but valid numbers are answered from the cache
+($$(brickcat.get_item(NULL)).source$$,                           'ERROR 22004', NULL),
+($$(brickcat.get_item('')).source$$,                             'ERROR 22023', NULL),
+($$(brickcat.get_item(repeat('9', 1048576))).source$$,           'ERROR 22023', NULL),
+($$(brickcat.get_item(E'3001\x01')).source$$,                    'ERROR 22023', NULL),
+($$(brickcat.get_item(E'3001\x7f')).source$$,                    'ERROR 22023', NULL),
+($$(brickcat.get_item('..')).source$$,                           'ERROR 22023', NULL),
+($$(brickcat.get_item('.')).source$$,                            'ERROR 22023', NULL),
+($$(brickcat.get_item('3001', '../PART')).source$$,              'ERROR 22023', NULL),
+($$(brickcat.get_item('3001', NULL)).source$$,                   'ERROR 22004', NULL),
+($$(brickcat.get_item('3001', 'PART''; DROP TABLE brickcat.item; --')).source$$, 'ERROR 22023', NULL),
+($$(brickcat.get_item('3001', wait => '-1 ms')).source$$,        'ERROR 22023', NULL),
+($$(brickcat.get_item('3001', wait => '1000000 years')).source$$, 'ERROR 22023', NULL),
+($$(brickcat.get_item('3001', wait => 'infinity')).source$$,     'ERROR 22007', NULL),
+($$(brickcat.get_item('../3001', wait => '0')).item_no || '/' || (brickcat.get_item('../3001', wait => '0')).source$$, '../3001/cache', NULL),
+($$(brickcat.get_item('%2F3001', wait => '0')).item_no$$,        '%2F3001', 'regress_hostile_reader'),
+($$(brickcat.get_item('3001?x=1', wait => '0')).source$$,        'cache', 'regress_hostile_reader'),
+($$(brickcat.get_item('ünïcødé€', 'part', '0')).name$$,          'hostile ünïcødé€', 'regress_hostile_reader'),
+($$(brickcat.get_item('3001''; DROP TABLE brickcat.item; --', wait => '0')).source$$, 'cache', NULL),
+($$(brickcat.part('a/b')).name$$,                                'hostile a/b', 'regress_hostile_reader'),
+($$(brickcat.part(NULL)).source$$,                               'ERROR 22004', NULL),
+($$(brickcat.get_price('../3001', 0, 'sold', 'N', wait => '0')).avg_price$$, '1.5000', 'regress_hostile_reader'),
+($$(brickcat.get_price('../3001', 2147483647, 'STOCK', 'u', wait => '0')).source$$, 'cache', NULL),
+($$(brickcat.get_price('3001', -1)).source$$,                    'ERROR 22023', NULL),
+($$(brickcat.get_price('3001', -2147483648)).source$$,           'ERROR 22023', NULL),
+($$(brickcat.get_price('3001', 0, 'sold; DROP')).source$$,       'ERROR 22023', NULL),
+($$(brickcat.get_price('3001', 0, '')).source$$,                 'ERROR 22023', NULL),
+($$(brickcat.get_price('3001', 0, NULL)).source$$,               'ERROR 22004', NULL),
+($$(brickcat.get_price('3001', 0, 'sold', 'Ü')).source$$,        'ERROR 22023', NULL),
+($$(brickcat.get_price('3001', 0, 'sold', repeat('N', 1048576))).source$$, 'ERROR 22023', NULL),
+($$(brickcat.get_price('3001', 0, 'sold', 'N', 'PART', '-1 day')).source$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.get_known_colors('../3001', wait => '0'))$$, '1', 'regress_hostile_reader'),
+($$(SELECT count(*) FROM brickcat.get_known_colors(E'\x1b[2J'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.get_known_colors('3001', 'GEAR/../PART'))$$, 'ERROR 22023', NULL),
+($$(SELECT string_agg(item_no || ':' || source, ',') FROM brickcat.get_items(ARRAY['../3001', '%2F3001', '3001 x'], wait => '0'))$$, '../3001:cache,%2F3001:cache,3001 x:cache', 'regress_hostile_reader'),
+($$(SELECT count(*) FROM brickcat.get_items('{}'))$$,            '0', NULL),
+($$(SELECT count(*) FROM brickcat.get_items(NULL))$$,            'ERROR 22004', NULL),
+($$(SELECT count(*) FROM brickcat.get_items(ARRAY['3001', NULL]))$$, 'ERROR 22004', NULL),
+($$(SELECT count(*) FROM brickcat.get_items(ARRAY['..']))$$,     'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.get_items(array_fill('x'::text, ARRAY[1000000])))$$, 'ERROR 54000', NULL),
+($$(SELECT count(*) FROM brickcat.get_items('[5:6]={../3001,a/b}'::text[], wait => '0'))$$, '2', NULL),
+($$(SELECT string_agg(source, ',') FROM brickcat.get_prices(ARRAY['../3001'], 0, wait => '0'))$$, 'cache', 'regress_hostile_reader'),
+($$(SELECT count(*) FROM brickcat.get_prices(ARRAY['3001'], -7))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.get_prices(ARRAY['3001', '3002'], ARRAY[0]))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.get_prices(ARRAY['3001'], ARRAY[-1]))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.get_prices(ARRAY['3001'], NULL::int[]))$$, 'ERROR 22004', NULL),
+($$(SELECT count(*) FROM brickcat.validate_freshness(ARRAY['../3001', 'ünïcødé€']))$$, '6', NULL),
+($$(SELECT count(*) FROM brickcat.validate_freshness(ARRAY[E'\n']))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.validate_freshness(NULL))$$,   'ERROR 22004', NULL),
+($$(SELECT count(*) FROM brickcat.validate_freshness(ARRAY['3001'], ''))$$, 'ERROR 22023', NULL),
+-- request_refresh: 22023 with a hint for every bad argument; admins only
+($$(SELECT count(*) FROM brickcat.request_refresh(NULL))$$,      'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh(''))$$,        'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('..'))$$,      'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh(repeat('€', 1048576)))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh(E'30\r\n01'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', 'PART/../SET'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', NULL))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => '{}'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => NULL))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => '{NULL}'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => '{../item}'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => '{price:-1:sold:N}'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => '{price:99999999999:sold:N}'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => '{price:0:sales:N}'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => '{price:0:sold:X}'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', what => '{price:0:sold:N:extra}'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', priority => 'urgent'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001', priority => NULL))$$, 'ERROR 22023', NULL),
+($$(SELECT string_agg(target, ',' ORDER BY target) FROM brickcat.request_refresh('../3001?x=1', 'part', '{item,price:2147483647:STOCK:u}'))$$, 'item:PART:../3001?x=1,price:PART:../3001?x=1:2147483647:stock:U', NULL),
+($$(SELECT count(*) FROM brickcat.request_refresh(NULL, what => '{color_list,category_list}'))$$, '2', 'regress_hostile_admin'),
+($$(SELECT count(*) FROM brickcat.request_refresh('3001'))$$,    'ERROR 42501', 'regress_hostile_reader'),
+-- rate limits
+($$brickcat.define_rate_limit(NULL, 'token_bucket', 1, '1 s')$$, 'ERROR 22023', NULL),
+($$brickcat.define_rate_limit('', 'token_bucket', 1, '1 s')$$,   'ERROR 22023', NULL),
+($$brickcat.define_rate_limit(repeat('n', 1048576), 'token_bucket', 1, '1 s')$$, 'ERROR 22023', NULL),
+($$brickcat.define_rate_limit(E'n\x01', 'token_bucket', 1, '1 s')$$, '', NULL),
+($$brickcat.define_rate_limit('../x''; DROP TABLE brickcat.item; --', 'token_bucket', 1, '1 s')$$, '', NULL),
+($$brickcat.define_rate_limit('x', 'leaky', 1, '1 s')$$,         'ERROR 22023', NULL),
+($$brickcat.define_rate_limit('x', 'token_bucket', 0, '1 s')$$,  'ERROR 22023', NULL),
+($$brickcat.define_rate_limit('x', 'token_bucket', -1, '1 s')$$, 'ERROR 22023', NULL),
+($$brickcat.define_rate_limit('x', 'token_bucket', 1, '-1 s')$$, 'ERROR 22023', NULL),
+($$brickcat.define_rate_limit('x', 'token_bucket', 1, '0')$$,    'ERROR 22023', NULL),
+($$brickcat.define_rate_limit('x', 'token_bucket', 1, 'infinity')$$, 'ERROR 22007', NULL),
+($$brickcat.define_rate_limit('x', 'token_bucket', 1, '1000000 years')$$, 'ERROR 22003', NULL),
+($$brickcat.define_rate_limit('x', 'fixed_window', 1, '1 s', shards => 0)$$, 'ERROR 22023', NULL),
+($$brickcat.define_rate_limit('x', 'fixed_window', 1, '1 s', shards => 100000)$$, 'ERROR 22023', NULL),
+($$brickcat.define_rate_limit('x', 'token_bucket', 1, '1 s')$$, 'ERROR 42501', 'regress_hostile_reader'),
+($$(SELECT ok FROM brickcat.rate_limit('no such limit'))$$,     'ERROR 42704', NULL),
+($$(SELECT ok FROM brickcat.rate_limit(NULL))$$,                'ERROR 22004', NULL),
+($$(SELECT ok FROM brickcat.rate_limit(repeat('x', 1048576), repeat('k', 1048576)))$$, 'ERROR 42704', NULL),
+($$(SELECT ok FROM brickcat.rate_limit('hostile_rl', E'\x01../%2F€'))$$, 'true', NULL),
+($$(SELECT ok FROM brickcat.rate_limit('hostile_rl', 'k', 0))$$, 'ERROR 22023', NULL),
+($$(SELECT ok FROM brickcat.rate_limit('hostile_rl', 'k', -2147483648))$$, 'ERROR 22023', NULL),
+($$(SELECT ok FROM brickcat.rate_limit('hostile_rl', 'k', 2147483647))$$, 'ERROR 22023', NULL),
+($$(SELECT ok FROM brickcat.rate_limit('hostile_rl', NULL))$$,  'ERROR 22004', NULL),
+($$(brickcat.rate_limit_status('no such limit')).kind$$,        'ERROR 42704', NULL),
+($$(brickcat.rate_limit_status('hostile_rl', repeat('€', 1048576))).available$$, '5', NULL),
+($$brickcat.reset_rate_limit('no such limit')$$,                'ERROR 42704', NULL),
+($$brickcat.reset_rate_limit(NULL)$$,                           'ERROR 42704', NULL),
+($$brickcat.reset_rate_limit('hostile_rl', E'\x01')$$,          '0', NULL),
+($$brickcat.drop_rate_limit(E'../\x01')$$,                      'false', NULL),
+-- the BrickLink quota: superuser-only spending and pausing
+($$(brickcat.quota_try_acquire('background', 0)).ok$$,          'ERROR 22023', NULL),
+($$(brickcat.quota_try_acquire('background', -1)).ok$$,         'ERROR 22023', NULL),
+($$(brickcat.quota_try_acquire('background', 2147483647)).ok$$, 'false', NULL),
+($$(brickcat.quota_try_acquire(NULL)).ok$$,                     'ERROR 22004', NULL),
+($$(brickcat.quota_try_acquire('urgent')).ok$$,                 'ERROR 22P02', NULL),
+($$(brickcat.quota_try_acquire('interactive', 1, repeat('t', 1048576))).ok$$, 'true', NULL),
+($$(brickcat.quota_try_acquire()).ok$$,                         'ERROR 42501', 'regress_hostile_reader'),
+($$brickcat.quota_note_throttle(NULL)$$,                        '<null>', NULL),
+-- (a future time would pause the worker: shared state no rollback undoes)
+($$brickcat.quota_note_throttle('-infinity')$$,                 '', NULL),
+($$brickcat.quota_note_throttle('4714-11-24 00:00:00+00 BC')$$, '', NULL),
+($$brickcat.quota_note_throttle(now())$$,                       'ERROR 42501', 'regress_hostile_reader'),
+($$(brickcat.quota_status()).quota$$,                           '5000', NULL),
+($$(SELECT quota FROM brickcat.quota)$$,                         '5000', 'regress_hostile_admin'),
+($$SET brickcat.daily_quota = -1$$,                             'ERROR 22023', NULL),
+($$SET brickcat.daily_quota = 99999999999$$,                    'ERROR 22023', NULL),
+($$SET brickcat.max_calls_per_second = 'fast'$$,                'ERROR 22023', NULL),
+($$SET brickcat.background_share = 1.5$$,                       'ERROR 22023', NULL),
+($$SET brickcat.background_share = 'NaN'$$,                     'ERROR 22023', NULL),
+($$SET brickcat.daily_quota = 100000$$,                         'ERROR 42501', 'regress_hostile_reader'),
+-- catalog import: server files only for superusers and pg_read_server_files
+($$(SELECT count(*) FROM brickcat.import_catalog(NULL))$$,      'ERROR 22004', NULL),
+($$(SELECT count(*) FROM brickcat.import_catalog(''))$$,        'ERROR 58P01', NULL),
+($$(SELECT count(*) FROM brickcat.import_catalog('../../../../etc/passwd'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.import_catalog('/'))$$,       'ERROR 42809', NULL),
+($$(SELECT count(*) FROM brickcat.import_catalog('/nonexistent/%2F../x.xml'))$$, 'ERROR 58P01', NULL),
+($$(SELECT count(*) FROM brickcat.import_catalog(repeat('/', 1048576)))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.import_catalog(E'/tmp/x\x01.xml'))$$, 'ERROR 58P01', NULL),
+($$(SELECT count(*) FROM brickcat.import_catalog('/etc/passwd', 'bogus'))$$, 'ERROR 22023', NULL),
+($$(SELECT count(*) FROM brickcat.import_catalog('/etc/passwd'))$$, 'ERROR 42501', 'regress_hostile_admin'),
+($$(SELECT count(*) FROM brickcat.import_catalog('/etc/passwd'))$$, 'ERROR 42501', 'regress_hostile_reader'),
+($$(SELECT count(*) FROM brickcat.import_staged('bogus'))$$,    'ERROR 02000', NULL),
+($$(SELECT count(*) FROM brickcat.import_staged(fetched_at => 'infinity'))$$, 'ERROR 02000', NULL),
+($$(SELECT count(*) FROM brickcat.import_staged())$$,           'ERROR 42501', 'regress_hostile_reader'),
 -- interval settings
 ($$SET brickcat.stale_after = 'garbage'$$,                       'ERROR 22023', NULL),
 ($$SET brickcat.stale_after = ''$$,                              'ERROR 22023', NULL),
@@ -139,4 +295,15 @@ SELECT count(*) AS cases, count(*) FILTER (WHERE outcome = expect) AS passed FRO
 -- The session still works and nothing leaked out of the cases.
 SHOW brickcat.stale_after;
 SELECT count(*) AS overlay_rows FROM brickcat.tenant_item;
+SELECT brickcat.drop_rate_limit('hostile_rl');
+DELETE FROM brickcat.price_guide WHERE item_no = '../3001';
+DELETE FROM brickcat.item_color WHERE item_no = '../3001';
+DELETE FROM brickcat.item_color_set s USING brickcat.item i
+ WHERE i.item_type = s.item_type AND i.item_no = s.item_no AND i.name LIKE 'hostile %';
+DELETE FROM brickcat.item WHERE name LIKE 'hostile %';
+-- No case left a job behind (each ran in a rolled-back subtransaction).
+SELECT count(*) AS hostile_jobs FROM brickcat.fetch_queue
+ WHERE item_no IN ('../3001', '%2F3001', '3001?x=1', 'ünïcødé€', '3001''; DROP TABLE brickcat.item; --',
+                   '3001 x', 'a/b', '../3001?x=1');
 DROP ROLE regress_hostile_reader;
+DROP ROLE regress_hostile_admin;

@@ -439,6 +439,12 @@ bc_client_send(const BcJob *job, TimestampTz started_at, char **err)
 		*err = pstrdup("brickcat.api_base_url must start with http:// or https://");
 		return false;
 	}
+	if (strcmp(job->item_no, ".") == 0 || strcmp(job->item_no, "..") == 0)
+	{
+		/* a dot segment would be resolved away: another path, another resource */
+		*err = pstrdup("item number \".\" or \"..\" cannot be sent as a path segment");
+		return false;
+	}
 	if (!bc_oauth_make_nonce(nonce))
 	{
 		*err = pstrdup("could not generate a random nonce");

@@ -623,6 +623,10 @@ bc_import_catalog_sql(PG_FUNCTION_ARGS)
 				 errdetail("Only superusers and members of pg_read_server_files may read server files."),
 				 errhint("From psql, load the file with \\copy brickcat.import_staging (line) FROM 'file' WITH (FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e') and then call brickcat.import_staged().")));
 	path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strlen(path) >= MAXPGPATH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path is too long (%zu bytes; at most %d)", strlen(path), MAXPGPATH - 1)));
 	if (stat(path, &st) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),

@@ -714,6 +714,10 @@ bc_queue_check_item(text *item_no, text *item_type, BcJob *job)
 			bc_queue_bad_arg("item_no contains control characters", NULL,
 							 "Give a BrickLink item number such as '3001'.");
 	}
+	if (strcmp(no, ".") == 0 || strcmp(no, "..") == 0)
+		bc_queue_bad_arg("item_no must not be \".\" or \"..\"",
+						 "A dot segment would change the path of the request to BrickLink.",
+						 "Give a BrickLink item number such as '3001'.");
 	strlcpy(job->item_no, no, BC_ITEM_NO_BUF);
 }
 

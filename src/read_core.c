@@ -128,6 +128,12 @@ bc_read_item_no_arg(text *t, char *dst)
 					 errmsg("item_no contains a control character"),
 					 errhint("Pass a BrickLink item number such as '3001'.")));
 	}
+	if (strcmp(dst, ".") == 0 || strcmp(dst, "..") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item_no must not be \".\" or \"..\""),
+				 errdetail("A dot segment would change the path of the request to BrickLink."),
+				 errhint("Pass a BrickLink item number such as '3001'.")));
 }
 
 /*

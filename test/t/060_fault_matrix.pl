@@ -165,8 +165,10 @@ for my $i (0 .. $#cases)
 	my $before = snapshot($no);
 	like($before, qr/^\(.+\) \| \S.+ \| \(.+\) \| \(.+\)$/s, "$name: item $no has item, colors and price rows");
 	$sim->reset;
+	sql('SELECT brickcat.stats_reset()');
 	my $ledger0 = sql('SELECT sum(calls) FROM brickcat.quota_ledger');
 	my $calls0 = sql('SELECT coalesce(max(call_id), 0) FROM brickcat.api_call');
+	my $viewcalls0 = sql(q{SELECT calls FROM brickcat.stat_upstream WHERE endpoint = 'all'});
 	my $logoff = -s $node->logfile;
 	if ($c->{delete})
 	{
@@ -231,6 +233,16 @@ for my $i (0 .. $#cases)
 	is($sim->count, 3 * $tries, "$name: the simulator saw " . (3 * $tries) . ' calls');
 	is($sim->count, sql('SELECT sum(calls) FROM brickcat.quota_ledger') - $ledger0,
 		"$name: simulator calls = quota ledger debits");
+	is(sql(q{SELECT calls FROM brickcat.stat_upstream WHERE endpoint = 'all'}) - $viewcalls0, $sim->count,
+		"$name: brickcat.stat_upstream counts the same calls");
+
+	# retries and breaker transitions in the shared counters
+	my ($opens, $backoffs, $retries) = split /\|/,
+	  sql('SELECT breaker_opens, backoffs, retries FROM brickcat.upstream_state()');
+	my $again = 3 * ($tries - 1);
+	is("$backoffs/$retries", "$again/$again", "$name: $again backoffs and $again retries counted");
+	if ($c->{retry}) { cmp_ok($opens, '>=', 2, "$name: the breaker opened $opens times (first failures, failed probes)"); }
+	else { is($opens, '0', "$name: the breaker never opened"); }
 
 	my $log = log_since($logoff);
 	if ($c->{retry})
@@ -256,6 +268,8 @@ for my $i (0 .. $#cases)
 		# while the breaker is open a reader is answered at once, and nothing is sent
 		my $other = $parts[-1 - $spare++];
 		my $n = $sim->count;
+		is(sql('SELECT breaker_state FROM brickcat.upstream_state()'), 'open',
+			"$name: brickcat.upstream_state shows the breaker open");
 		my ($i2, $t2) = read_expired($other, '2s');
 		is($i2, 'fallback/BREAKER_OPEN', "$name: with the breaker open reads answer BREAKER_OPEN");
 		ok($t2 < 0.5, sprintf("$name: without waiting (%.2f s)", $t2));
@@ -269,6 +283,8 @@ for my $i (0 .. $#cases)
 	}
 	$sim->faults();
 	breaker_close($logoff);
+	is(sql('SELECT breaker_state FROM brickcat.stat_upstream LIMIT 1'), 'closed',
+		"$name: stat_upstream shows the breaker closed again");
 }
 
 # --- refusal above N concurrent connections ---------------------------------------
