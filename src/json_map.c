@@ -23,6 +23,8 @@
 #include "lib/stringinfo.h"
 
 #include "entities.h"
+#include "mb/pg_wchar.h"
+
 #include "json_map.h"
 
 /* Longest meta.message / meta.description kept, in bytes. */
@@ -79,62 +81,15 @@ bc_outcome_is_retryable(BcOutcome o)
 
 /*
  * bc_json_utf8_valid reports whether s[0..len) is valid UTF-8 (no
- * overlongs, no surrogates, nothing above U+10FFFF) without NUL bytes.
+ * overlongs, no surrogates, nothing above U+10FFFF) without NUL bytes,
+ * using PostgreSQL's own verifier.
  */
 static bool
 bc_json_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *) s;
-	size_t		i = 0;
-
-	while (i < len)
-	{
-		unsigned char c = u[i];
-		int			need;
-		uint32		v;
-		uint32		min;
-		int			k;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80)
-		{
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-		{
-			need = 1;
-			v = c & 0x1F;
-			min = 0x80;
-		}
-		else if (c >= 0xE0 && c <= 0xEF)
-		{
-			need = 2;
-			v = c & 0x0F;
-			min = 0x800;
-		}
-		else if (c >= 0xF0 && c <= 0xF4)
-		{
-			need = 3;
-			v = c & 0x07;
-			min = 0x10000;
-		}
-		else
-			return false;
-		if (len - i <= (size_t) need)
-			return false;
-		for (k = 1; k <= need; k++)
-		{
-			if ((u[i + k] & 0xC0) != 0x80)
-				return false;
-			v = (v << 6) | (u[i + k] & 0x3F);
-		}
-		if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-			return false;
-		i += need + 1;
-	}
-	return true;
+	if (len > (size_t) PG_INT32_MAX)
+		return false;
+	return pg_encoding_verifymbstr(PG_UTF8, s, (int) len) == (int) len;
 }
 
 /*
