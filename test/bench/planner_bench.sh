@@ -74,7 +74,7 @@ SQL
 done
 start=$(date +%s)
 for s in demand oldest; do
-    bench_psql -q -d "sim_$s" -c "SET client_min_messages = warning" \
+    bench_psql -q -d "sim_$s" -c "SET client_min_messages = error" \
         -c "CALL sim_run($DAYS, $READS, $SHIFT_DAY, $SHIFT_ITEMS)" &
 done
 wait
