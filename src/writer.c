@@ -27,7 +27,9 @@
 typedef enum BcWriterStmt
 {
 	BC_W_CALL_BEGIN = 0,
+	BC_W_CALL_BEGIN_MANY,
 	BC_W_CALL_END,
+	BC_W_CALL_END_OK,
 	BC_W_ITEM,
 	BC_W_COLORS_DELETE,
 	BC_W_COLORS_INSERT,
@@ -60,10 +62,23 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		" VALUES ($1, $2::brickcat.job_kind, $3, $4, $5, $6::brickcat.priority)"
 		" RETURNING call_id",
 	6, {TS, T, T, INT8OID, I, T}},
+	[BC_W_CALL_BEGIN_MANY] = {
+		"INSERT INTO brickcat.api_call (started_at, endpoint, target, job_id, attempt, priority)"
+		" SELECT $1, k::brickcat.job_kind, t, j, a, p::brickcat.priority"
+		"   FROM unnest($2::text[], $3::text[], $4::int8[], $5::int4[], $6::text[]) u(k, t, j, a, p)"
+		" RETURNING job_id, call_id",
+	6, {TS, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT4ARRAYOID, TEXTARRAYOID}},
 	[BC_W_CALL_END] = {
 		"UPDATE brickcat.api_call SET duration_us = $2, http_status = $3, meta_code = $4,"
 		" outcome = $5, bytes = $6, error = $7 WHERE call_id = $1",
 	7, {INT8OID, INT8OID, I, I, T, INT8OID, T}},
+	[BC_W_CALL_END_OK] = {
+		"UPDATE brickcat.api_call SET duration_us = $2[array_position($1, call_id)],"
+		" http_status = nullif($3[array_position($1, call_id)], 0),"
+		" meta_code = nullif($4[array_position($1, call_id)], 0), outcome = 'ok',"
+		" bytes = $5[array_position($1, call_id)], error = NULL"
+		" WHERE call_id = ANY ($1)",
+	5, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID}},
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
 		"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete,"
@@ -250,6 +265,70 @@ bc_writer_call_begin(const BcJob *job, TimestampTz started_at)
 }
 
 /*
+ * bc_writer_call_begin_many logs the start of n calls in brickcat.api_call
+ * with one statement, setting each job's call_id.
+ */
+void
+bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at)
+{
+	BcArgs		a;
+	Datum	   *kinds;
+	Datum	   *targets;
+	Datum	   *ids;
+	Datum	   *attempts;
+	Datum	   *prios;
+
+	if (n <= 1)
+	{
+		if (n == 1)
+			jobs[0].call_id = bc_writer_call_begin(&jobs[0], started_at);
+		return;
+	}
+	kinds = palloc(sizeof(Datum) * n);
+	targets = palloc(sizeof(Datum) * n);
+	ids = palloc(sizeof(Datum) * n);
+	attempts = palloc(sizeof(Datum) * n);
+	prios = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		kinds[i] = CStringGetTextDatum(bc_job_kind_name(jobs[i].kind));
+		targets[i] = CStringGetTextDatum(jobs[i].target);
+		ids[i] = Int64GetDatum(jobs[i].job_id);
+		attempts[i] = Int32GetDatum(jobs[i].attempt);
+		prios[i] = CStringGetTextDatum(bc_job_priority_name(jobs[i].priority));
+	}
+	bc_args_reset(&a);
+	bc_args_datum(&a, TimestampTzGetDatum(started_at), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(kinds, n, TEXTOID, -1, false,
+													  TYPALIGN_INT)), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(targets, n, TEXTOID, -1, false,
+													  TYPALIGN_INT)), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
+													  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(attempts, n, INT4OID, sizeof(int32),
+													  true, TYPALIGN_INT)), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(prios, n, TEXTOID, -1, false,
+													  TYPALIGN_INT)), false);
+	if (bc_writer_exec(BC_W_CALL_BEGIN_MANY, &a) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != (uint64) n)
+		elog(ERROR, "brickcat: logging calls failed");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		int64		call_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+														  SPI_tuptable->tupdesc, 2, &isnull));
+
+		for (int i = 0; i < n; i++)
+		{
+			if (jobs[i].job_id == job_id)
+				jobs[i].call_id = call_id;
+		}
+	}
+}
+
+/*
  * bc_writer_call_end completes a call's log row with how it went.
  */
 void
@@ -267,6 +346,41 @@ bc_writer_call_end(int64 call_id, int64 duration_us, int http_status, int meta_c
 	bc_args_datum(&a, Int64GetDatum(bytes), false);
 	bc_args_text(&a, error);
 	bc_writer_exec(BC_W_CALL_END, &a);
+}
+
+/*
+ * bc_writer_call_end_ok completes the log rows of n calls answered OK with
+ * one statement (as bc_writer_call_end would one by one).
+ */
+void
+bc_writer_call_end_ok(int n, const int64 *call_ids, const int64 *durations_us,
+					  const int *http_status, const int *meta_code, const int64 *bytes)
+{
+	BcArgs		a;
+	Datum	   *d[5];
+
+	for (int k = 0; k < 5; k++)
+		d[k] = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		d[0][i] = Int64GetDatum(call_ids[i]);
+		d[1][i] = Int64GetDatum(durations_us[i]);
+		d[2][i] = Int32GetDatum(http_status[i]);
+		d[3][i] = Int32GetDatum(meta_code[i]);
+		d[4][i] = Int64GetDatum(bytes[i]);
+	}
+	bc_args_reset(&a);
+	for (int k = 0; k < 5; k++)
+	{
+		bool		is8 = (k != 2 && k != 3);
+
+		bc_args_datum(&a, PointerGetDatum(construct_array(d[k], n, is8 ? INT8OID : INT4OID,
+														  is8 ? sizeof(int64) : sizeof(int32),
+														  is8 ? FLOAT8PASSBYVAL : true,
+														  is8 ? TYPALIGN_DOUBLE : TYPALIGN_INT)),
+					  false);
+	}
+	bc_writer_exec(BC_W_CALL_END_OK, &a);
 }
 
 /*
