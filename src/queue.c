@@ -46,7 +46,6 @@ static SPIPlanPtr bc_plan_open_job = NULL;
 static SPIPlanPtr bc_plan_claim = NULL;
 static SPIPlanPtr bc_plan_unclaim = NULL;
 static SPIPlanPtr bc_plan_finish = NULL;
-static SPIPlanPtr bc_plan_finish_done = NULL;
 static SPIPlanPtr bc_plan_retry = NULL;
 static SPIPlanPtr bc_plan_next_due = NULL;
 static SPIPlanPtr bc_plan_not_found = NULL;
@@ -337,7 +336,8 @@ bc_queue_getstr(HeapTuple tup, TupleDesc desc, int col, char *dst, size_t size)
 /*
  * bc_queue_claim claims up to max due jobs, best priority first, leasing
  * them and counting an attempt; returns how many it put into jobs.  Jobs
- * whose target is in the negative cache come back with call_id -1.
+ * whose target is in the negative cache come back with call_id -1; those
+ * without any not_found row (fresh or stale) are marked so.
  */
 int
 bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
@@ -360,7 +360,8 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 						 "   FROM c WHERE q.job_id = c.job_id"
 						 " RETURNING q.job_id, q.kind::text, q.target, q.priority::text,"
 						 "  q.attempts, EXISTS (SELECT FROM brickcat.not_found nf"
-						 "   WHERE nf.target = q.target AND nf.checked_at > $4)",
+						 "   WHERE nf.target = q.target AND nf.checked_at > $4),"
+						 "  NOT EXISTS (SELECT FROM brickcat.not_found nf WHERE nf.target = q.target)",
 						 4, types);
 	values[0] = TimestampTzGetDatum(now);
 	values[1] = Int32GetDatum(max);
@@ -401,6 +402,8 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 		job->job_id = job_id;
 		job->attempt = attempts;
 		job->call_id = negative ? -1 : 0;
+		/* only the worker adds not_found rows, and it holds this target's job */
+		job->not_in_negative_cache = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
 		if (!bc_job_parse_priority(prio, &job->priority))
 			job->priority = BC_PRIORITY_BACKGROUND;
 		n++;
@@ -470,35 +473,6 @@ bc_queue_finish(const BcJob *job, bool done, const char *outcome,
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "brickcat: finishing job failed: %s", SPI_result_code_string(rc));
-}
-
-/*
- * bc_queue_finish_done ends n jobs as done with one statement (as
- * bc_queue_finish would one by one).
- */
-void
-bc_queue_finish_done(const int64 *job_ids, int n, TimestampTz now)
-{
-	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
-	Datum		values[2];
-	Datum	   *ids = palloc(sizeof(Datum) * Max(n, 1));
-	SPIPlanPtr	plan;
-	int			rc;
-
-	plan = bc_queue_plan(&bc_plan_finish_done,
-						 "UPDATE brickcat.fetch_queue"
-						 "   SET state = 'done', lease_until = NULL, last_outcome = 'ok',"
-						 "       last_error = NULL, reason = NULL, finished_at = $2"
-						 " WHERE job_id = ANY ($1)",
-						 2, types);
-	for (int i = 0; i < n; i++)
-		ids[i] = Int64GetDatum(job_ids[i]);
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = TimestampTzGetDatum(now);
-	rc = SPI_execute_plan(plan, values, NULL, false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "brickcat: finishing jobs failed: %s", SPI_result_code_string(rc));
 }
 
 /*

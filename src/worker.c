@@ -729,13 +729,6 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 						BcCompletion *done, int *ndone)
 {
 	TimestampTz now = bc_now();
-	int64		call_ids[BC_CLIENT_MAX_SLOTS];
-	int64		durations[BC_CLIENT_MAX_SLOTS];
-	int			statuses[BC_CLIENT_MAX_SLOTS];
-	int			codes[BC_CLIENT_MAX_SLOTS];
-	int64		bytes[BC_CLIENT_MAX_SLOTS];
-	int64		job_ids[BC_CLIENT_MAX_SLOTS];
-	int			nok = 0;
 
 	bc_worker_store_ok(ans, n, now);
 	for (int i = 0; i < n; i++)
@@ -744,25 +737,19 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 		BcJob	   *job = &a->res.job;
 		BcOutcome	outcome = a->outcome;
 
+		if (a->err)
+			a->err = bc_client_redact(a->err);
+		bc_writer_call_end(job->call_id, a->res.duration_us, a->res.http_status,
+						   a->env.meta_code, outcome, (int64) a->res.body_len, a->err);
 		if (outcome == BC_OUTCOME_OK)
 		{
-			/* logged and finished together below */
-			call_ids[nok] = job->call_id;
-			durations[nok] = a->res.duration_us;
-			statuses[nok] = a->res.http_status;
-			codes[nok] = a->env.meta_code;
-			bytes[nok] = (int64) a->res.body_len;
-			job_ids[nok++] = job->job_id;
+			bc_queue_finish(job, true, "ok", NULL, now);
 			bc_worker_add_completion(done, ndone, job->target, true, NULL, NULL);
 		}
 		else
 		{
 			const char *code = bc_worker_error_code(outcome);
 
-			if (a->err)
-				a->err = bc_client_redact(a->err);
-			bc_writer_call_end(job->call_id, a->res.duration_us, a->res.http_status,
-							   a->env.meta_code, outcome, (int64) a->res.body_len, a->err);
 			if (outcome == BC_OUTCOME_NOT_FOUND)
 				bc_writer_store_not_found(job, now);
 			else
@@ -797,11 +784,6 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 			bc_worker_add_completion(done, ndone, job->target, false, code, a->err);
 		}
 		bc_breaker_record(outcome, outcome != BC_OUTCOME_OK && a->retryable);
-	}
-	if (nok > 0)
-	{
-		bc_writer_call_end_ok(nok, call_ids, durations, statuses, codes, bytes);
-		bc_queue_finish_done(job_ids, nok, now);
 	}
 	st->queue_more = true;
 }

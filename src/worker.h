@@ -50,6 +50,7 @@ typedef struct BcJob
 	int			color_id;		/* price only */
 	bool		sold;			/* price only: guide_type sold (else stock) */
 	char		condition;		/* price only: 'N' or 'U' */
+	bool		not_in_negative_cache;	/* the claim saw no not_found row */
 	char		item_type[BC_ITEM_TYPE_BUF];	/* item, colors, price */
 	char		item_no[BC_ITEM_NO_BUF];
 	char		target[BC_TARGET_LEN];
@@ -86,7 +87,6 @@ extern int64 bc_queue_upsert(const BcJob *job, bool *is_new);
 extern int	bc_queue_claim(BcJob *jobs, int max, TimestampTz now);
 extern void bc_queue_unclaim(const BcJob *job, TimestampTz not_before,
 							 const char *reason);
-extern void bc_queue_finish_done(const int64 *job_ids, int n, TimestampTz now);
 extern void bc_queue_finish(const BcJob *job, bool done, const char *outcome,
 							const char *error, TimestampTz now);
 extern void bc_queue_retry(const BcJob *job, TimestampTz not_before,
@@ -99,9 +99,6 @@ extern void bc_queue_prune(TimestampTz now);
 /* writer.c: results into the catalog, the per-call log */
 extern int64 bc_writer_call_begin(const BcJob *job, TimestampTz started_at);
 extern void bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at);
-extern void bc_writer_call_end_ok(int n, const int64 *call_ids, const int64 *durations_us,
-								  const int *http_status, const int *meta_code,
-								  const int64 *bytes);
 extern void bc_writer_call_end(int64 call_id, int64 duration_us, int http_status,
 							   int meta_code, BcOutcome outcome, int64 bytes,
 							   const char *error);

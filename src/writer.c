@@ -29,7 +29,6 @@ typedef enum BcWriterStmt
 	BC_W_CALL_BEGIN = 0,
 	BC_W_CALL_BEGIN_MANY,
 	BC_W_CALL_END,
-	BC_W_CALL_END_OK,
 	BC_W_ITEM,
 	BC_W_COLORS_DELETE,
 	BC_W_COLORS_INSERT,
@@ -72,13 +71,6 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		"UPDATE brickcat.api_call SET duration_us = $2, http_status = $3, meta_code = $4,"
 		" outcome = $5, bytes = $6, error = $7 WHERE call_id = $1",
 	7, {INT8OID, INT8OID, I, I, T, INT8OID, T}},
-	[BC_W_CALL_END_OK] = {
-		"UPDATE brickcat.api_call SET duration_us = $2[array_position($1, call_id)],"
-		" http_status = nullif($3[array_position($1, call_id)], 0),"
-		" meta_code = nullif($4[array_position($1, call_id)], 0), outcome = 'ok',"
-		" bytes = $5[array_position($1, call_id)], error = NULL"
-		" WHERE call_id = ANY ($1)",
-	5, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID}},
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
 		"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete,"
@@ -346,41 +338,6 @@ bc_writer_call_end(int64 call_id, int64 duration_us, int http_status, int meta_c
 	bc_args_datum(&a, Int64GetDatum(bytes), false);
 	bc_args_text(&a, error);
 	bc_writer_exec(BC_W_CALL_END, &a);
-}
-
-/*
- * bc_writer_call_end_ok completes the log rows of n calls answered OK with
- * one statement (as bc_writer_call_end would one by one).
- */
-void
-bc_writer_call_end_ok(int n, const int64 *call_ids, const int64 *durations_us,
-					  const int *http_status, const int *meta_code, const int64 *bytes)
-{
-	BcArgs		a;
-	Datum	   *d[5];
-
-	for (int k = 0; k < 5; k++)
-		d[k] = palloc(sizeof(Datum) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		d[0][i] = Int64GetDatum(call_ids[i]);
-		d[1][i] = Int64GetDatum(durations_us[i]);
-		d[2][i] = Int32GetDatum(http_status[i]);
-		d[3][i] = Int32GetDatum(meta_code[i]);
-		d[4][i] = Int64GetDatum(bytes[i]);
-	}
-	bc_args_reset(&a);
-	for (int k = 0; k < 5; k++)
-	{
-		bool		is8 = (k != 2 && k != 3);
-
-		bc_args_datum(&a, PointerGetDatum(construct_array(d[k], n, is8 ? INT8OID : INT4OID,
-														  is8 ? sizeof(int64) : sizeof(int32),
-														  is8 ? FLOAT8PASSBYVAL : true,
-														  is8 ? TYPALIGN_DOUBLE : TYPALIGN_INT)),
-					  false);
-	}
-	bc_writer_exec(BC_W_CALL_END_OK, &a);
 }
 
 /*
@@ -669,8 +626,9 @@ bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now, char 
 		default:
 			*err = pstrdup("unknown job kind");
 	}
-	if (ok)
+	if (ok && !job->not_in_negative_cache)
 	{
+		/* a stale negative-cache entry goes once BrickLink knows the target */
 		bc_args_reset(&a);
 		bc_args_text(&a, job->target);
 		bc_writer_exec(BC_W_FOUND, &a);
