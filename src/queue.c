@@ -336,7 +336,8 @@ bc_queue_getstr(HeapTuple tup, TupleDesc desc, int col, char *dst, size_t size)
 /*
  * bc_queue_claim claims up to max due jobs, best priority first, leasing
  * them and counting an attempt; returns how many it put into jobs.  Jobs
- * whose target is in the negative cache come back with call_id -1.
+ * whose target is in the negative cache come back with call_id -1; those
+ * without any not_found row (fresh or stale) are marked so.
  */
 int
 bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
@@ -359,7 +360,8 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 						 "   FROM c WHERE q.job_id = c.job_id"
 						 " RETURNING q.job_id, q.kind::text, q.target, q.priority::text,"
 						 "  q.attempts, EXISTS (SELECT FROM brickcat.not_found nf"
-						 "   WHERE nf.target = q.target AND nf.checked_at > $4)",
+						 "   WHERE nf.target = q.target AND nf.checked_at > $4),"
+						 "  NOT EXISTS (SELECT FROM brickcat.not_found nf WHERE nf.target = q.target)",
 						 4, types);
 	values[0] = TimestampTzGetDatum(now);
 	values[1] = Int32GetDatum(max);
@@ -400,6 +402,8 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 		job->job_id = job_id;
 		job->attempt = attempts;
 		job->call_id = negative ? -1 : 0;
+		/* only the worker adds not_found rows, and it holds this target's job */
+		job->not_in_negative_cache = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
 		if (!bc_job_parse_priority(prio, &job->priority))
 			job->priority = BC_PRIORITY_BACKGROUND;
 		n++;

@@ -36,6 +36,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -68,6 +69,7 @@ static SPIPlanPtr bc_quota_sum_plan = NULL;
 static SPIPlanPtr bc_quota_oldest_plan = NULL;
 static SPIPlanPtr bc_quota_recent_plan = NULL;
 static SPIPlanPtr bc_quota_insert_plan = NULL;
+static SPIPlanPtr bc_quota_insert_many_plan = NULL;
 static SPIPlanPtr bc_quota_store_plan = NULL;
 static SPIPlanPtr bc_quota_prune_plan = NULL;
 static SPIPlanPtr bc_quota_throttle_plan = NULL;
@@ -368,8 +370,9 @@ bc_quota_check_warning(int64 calls)
  */
 static void
 bc_quota_debit(BcQuotaState *st, TimestampTz now, BcPriority prio, int n,
-			   const char *target)
+			   const char *const *targets, int ntargets)
 {
+	const char *target = ntargets == 1 ? targets[0] : NULL;
 	Oid			itypes[4] = {TIMESTAMPTZOID, TEXTOID, INT4OID, TEXTOID};
 	Datum		ivalues[4];
 	char		inulls[4] = {' ', ' ', ' ', target ? ' ' : 'n'};
@@ -381,11 +384,29 @@ bc_quota_debit(BcQuotaState *st, TimestampTz now, BcPriority prio, int n,
 	ivalues[1] = CStringGetTextDatum(bc_quota_class_names[prio]);
 	ivalues[2] = Int32GetDatum(n);
 	ivalues[3] = target ? CStringGetTextDatum(target) : (Datum) 0;
-	bc_quota_exec(bc_spi_plan(&bc_quota_insert_plan,
-							  "INSERT INTO brickcat.quota_ledger (call_at, priority, calls, target) "
-							  "VALUES ($1, $2::brickcat.priority, $3, $4)",
-							  4, itypes),
-				  ivalues, inulls, SPI_OK_INSERT);
+	if (ntargets > 1)
+	{
+		/* one row per call, as if debited one by one */
+		Datum	   *d = palloc(sizeof(Datum) * ntargets);
+
+		Assert(ntargets == n);
+		for (int i = 0; i < ntargets; i++)
+			d[i] = CStringGetTextDatum(targets[i]);
+		ivalues[3] = PointerGetDatum(construct_array(d, ntargets, TEXTOID, -1, false,
+													 TYPALIGN_INT));
+		itypes[3] = TEXTARRAYOID;
+		bc_quota_exec(bc_spi_plan(&bc_quota_insert_many_plan,
+								  "INSERT INTO brickcat.quota_ledger (call_at, priority, calls, target) "
+								  "SELECT $1, $2::brickcat.priority, 1, t FROM unnest($4::text[]) t",
+								  4, itypes),
+					  ivalues, NULL, SPI_OK_INSERT);
+	}
+	else
+		bc_quota_exec(bc_spi_plan(&bc_quota_insert_plan,
+								  "INSERT INTO brickcat.quota_ledger (call_at, priority, calls, target) "
+								  "VALUES ($1, $2::brickcat.priority, $3, $4)",
+								  4, itypes),
+					  ivalues, inulls, SPI_OK_INSERT);
 	st->calls += n;
 	st->by_class[prio] += n;
 
@@ -421,12 +442,13 @@ bc_quota_debit(BcQuotaState *st, TimestampTz now, BcPriority prio, int n,
 }
 
 /*
- * bc_quota_try_acquire debits ncalls calls of class prio in the caller's
- * transaction when the budget allows; see quota.h.
+ * bc_quota_acquire debits ncalls calls of class prio in the caller's
+ * transaction when the budget allows, with one ledger row, or one per call
+ * when ntargets (then ncalls) is above one.
  */
-bool
-bc_quota_try_acquire(BcPriority prio, int ncalls, const char *target,
-					 TimestampTz *retry_at, const char **reason)
+static bool
+bc_quota_acquire(BcPriority prio, int ncalls, const char *const *targets, int ntargets,
+				 TimestampTz *retry_at, const char **reason)
 {
 	BcQuotaState st;
 	TimestampTz now = bc_now();
@@ -458,12 +480,34 @@ bc_quota_try_acquire(BcPriority prio, int ncalls, const char *target,
 	ok = bc_quota_evaluate(&st, now, prio, ncalls, retry_at, reason);
 	if (ok)
 	{
-		bc_quota_debit(&st, now, prio, ncalls, target);
+		bc_quota_debit(&st, now, prio, ncalls, targets, ntargets);
 		*retry_at = now;
 	}
 	bc_quota_check_warning(st.calls);
 	SPI_finish();
 	return ok;
+}
+
+/*
+ * bc_quota_try_acquire debits ncalls calls of class prio in the caller's
+ * transaction when the budget allows; see quota.h.
+ */
+bool
+bc_quota_try_acquire(BcPriority prio, int ncalls, const char *target,
+					 TimestampTz *retry_at, const char **reason)
+{
+	return bc_quota_acquire(prio, ncalls, &target, 1, retry_at, reason);
+}
+
+/*
+ * bc_quota_try_acquire_many debits one call of class prio for each of the
+ * n targets, all or none; see quota.h.
+ */
+bool
+bc_quota_try_acquire_many(BcPriority prio, int n, const char *const *targets,
+						  TimestampTz *retry_at, const char **reason)
+{
+	return bc_quota_acquire(prio, n, targets, n, retry_at, reason);
 }
 
 /*

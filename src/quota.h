@@ -38,6 +38,15 @@ extern bool bc_quota_try_acquire(BcPriority prio, int ncalls, const char *target
  * bc_shared->throttled_until, the counter upstream[BC_UP_THROTTLES] and a row
  * in brickcat.quota_throttle.
  */
+/*
+ * bc_quota_try_acquire_many debits one call of class prio for each of the
+ * n targets (a ledger row each) in the caller's transaction, all or none:
+ * granted only when the n calls fit the window, the class share and the
+ * burst limit together.
+ */
+extern bool bc_quota_try_acquire_many(BcPriority prio, int n, const char *const *targets,
+									  TimestampTz *retry_at, const char **reason);
+
 extern void bc_quota_note_throttle(TimestampTz until);
 
 /* Settings brickcat.daily_quota, max_calls_per_second, background_share, on_demand_share. */

@@ -4,8 +4,12 @@
  *	  The brickcat background worker: turns readers' requests into queue
  *	  jobs, claims due jobs within the quota, the circuit breaker and the
  *	  credential stop, sends them through the BrickLink client, and stores
- *	  each answer in its own transaction.
+ *	  the answers.
  *
+ * The answers that have arrived are stored together, in the transaction
+ * that then claims, debits and logs the next calls (one commit per round,
+ * not two per call); the data of good answers is written in one
+ * subtransaction, or, when one of them is refused, each in its own.
  * Count before you call: the claim, the quota debit and the call's log row
  * are committed before the request is sent, so a crash over-counts by the
  * calls in flight and never under-counts.  When there is nothing to do the
@@ -91,7 +95,22 @@ typedef struct BcCompletion
 	char		text[BC_ERROR_TEXT_LEN];
 } BcCompletion;
 
-static void bc_worker_result(BcWorkerState *st, BcCallResult *res);
+/* A finished call, classified, waiting to be stored. */
+typedef struct BcWorkerAnswer
+{
+	BcCallResult res;			/* body copied into the loop's context */
+	BcEnvelope	env;
+	BcOutcome	outcome;
+	bool		retryable;
+	char	   *err;
+	const char *meta_message;
+} BcWorkerAnswer;
+
+static void bc_worker_classify(BcWorkerAnswer *a);
+static void bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
+									BcCompletion *done, int *ndone);
+static void bc_worker_store_alone(BcWorkerState *st, BcCallResult *res);
+static void bc_worker_log_slow(BcWorkerAnswer *a);
 static const char *bc_worker_strcasestr(const char *haystack, const char *needle);
 
 /*
@@ -395,25 +414,112 @@ bc_worker_collect(TimestampTz now, const char *blocked, BcCompletion *done, int 
 }
 
 /*
- * bc_worker_round collects requests and, when calls may be sent, claims
- * due jobs, debits the quota and logs each call, all in one committed
- * transaction; then sends the calls.
+ * bc_worker_refused puts back a claimed job the limiter refused: not an
+ * attempt, due again when the limiter allows it.  A burst refusal clears
+ * within a second, so waiting readers keep waiting; anything else is
+ * reported to them.
  */
 static void
-bc_worker_round(BcWorkerState *st)
+bc_worker_refused(BcWorkerState *st, const BcJob *job, TimestampTz retry_at,
+				  const char *reason, TimestampTz now, BcCompletion *done, int *ndone)
+{
+	bool		burst = reason && strcmp(reason, "BURST") == 0;
+	int64		jitter = burst ? 50 * 1000 : USECS_PER_SEC;
+	TimestampTz at = Max(retry_at, now) +
+	(int64) (pg_prng_double(&pg_global_prng_state) * jitter);
+
+	bc_queue_unclaim(job, at, psprintf("waiting for quota: %s", reason ? reason : "refused"));
+	st->next_due = Min(st->next_due, at);
+	if (!burst)
+		bc_worker_add_completion(done, ndone, job->target, false,
+								 (reason && strcmp(reason, "THROTTLED") == 0) ?
+								 "THROTTLED" : "QUOTA_EXHAUSTED",
+								 "the BrickLink call budget does not allow the call now");
+}
+
+/*
+ * bc_worker_debit debits the quota for the claimed jobs in send[] (in
+ * claim order) and logs each granted call; jobs the limiter refuses go back
+ * to the queue.  Consecutive jobs of one class are debited together when
+ * that cannot change the limiter's answer; a refused batch is retried job
+ * by job, so each job gets the answer it would get alone.  Returns how many
+ * jobs remain in send[].
+ */
+static int
+bc_worker_debit(BcWorkerState *st, BcJob *send, int nsend, TimestampTz now,
+				BcCompletion *done, int *ndone)
+{
+	int			nkept = 0;
+	bool		granted[BC_CLIENT_MAX_SLOTS];
+
+	for (int i = 0; i < nsend;)
+	{
+		const char *targets[BC_CLIENT_MAX_SLOTS];
+		int			n = 0;
+		TimestampTz retry_at = 0;
+		const char *reason = NULL;
+
+		while (i + n < nsend && send[i + n].priority == send[i].priority &&
+			   (n < bc_quota_max_per_second || bc_quota_max_per_second <= 0))
+		{
+			targets[n] = send[i + n].target;
+			n++;
+		}
+		if (n > 1 && bc_quota_try_acquire_many(send[i].priority, n, targets,
+											   &retry_at, &reason))
+		{
+			for (int j = 0; j < n; j++)
+				granted[i + j] = true;
+			i += n;
+			continue;
+		}
+		for (int j = i; j < i + n; j++)
+		{
+			granted[j] = bc_quota_try_acquire(send[j].priority, 1, send[j].target,
+											  &retry_at, &reason);
+			if (!granted[j])
+				bc_worker_refused(st, &send[j], retry_at, reason, now, done, ndone);
+		}
+		i += n;
+	}
+	for (int i = 0; i < nsend; i++)
+	{
+		if (granted[i])
+			send[nkept++] = send[i];
+	}
+	bc_writer_call_begin_many(send, nkept, now);
+	return nkept;
+}
+
+/*
+ * bc_worker_round stores the finished calls in ans[], collects requests
+ * and, when calls may be sent, claims due jobs, debits the quota and logs
+ * each call, all in one committed transaction; then tells waiting readers
+ * and sends the calls.
+ */
+static void
+bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
 {
 	BcJob		jobs[BC_CLIENT_MAX_SLOTS];
 	BcJob		send[BC_CLIENT_MAX_SLOTS];
-	BcCompletion done[BC_WORKER_COLLECT_MAX + BC_CLIENT_MAX_SLOTS];
+	BcCompletion done[BC_WORKER_COLLECT_MAX + 2 * BC_CLIENT_MAX_SLOTS];
 	int			ndone = 0;
 	int			nsend = 0;
-	int			want = bc_client_free_slots();
+	int			want;
 	int			admit = -1;
 	int			nclaimed = 0;
-	TimestampTz now = bc_now();
+	TimestampTz now;
 	TimestampTz until;
-	const char *blocked = bc_worker_blocked(now, &until);
+	const char *blocked;
 
+	bc_worker_begin(nans > 0 ? "brickcat: storing results" : "brickcat: claiming jobs");
+	if (nans > 0)
+		bc_worker_store_answers(st, ans, nans, done, &ndone);
+
+	/* what the answers taught (breaker, credentials, throttling) applies now */
+	now = bc_now();
+	blocked = bc_worker_blocked(now, &until);
+	want = bc_client_free_slots();
 	if (!blocked && want > 0)
 	{
 		TimestampTz reopen;
@@ -428,7 +534,6 @@ bc_worker_round(BcWorkerState *st)
 			want = Min(want, admit);
 	}
 
-	bc_worker_begin("brickcat: claiming jobs");
 	if (st->woken)
 	{
 		bc_worker_collect(now, blocked, done, &ndone);
@@ -444,8 +549,6 @@ bc_worker_round(BcWorkerState *st)
 		for (int i = 0; i < nclaimed; i++)
 		{
 			BcJob	   *job = &jobs[i];
-			TimestampTz retry_at = 0;
-			const char *reason = NULL;
 
 			if (job->call_id < 0)
 			{
@@ -458,31 +561,10 @@ bc_worker_round(BcWorkerState *st)
 										 "BrickLink does not know this item (negative cache)");
 				continue;
 			}
-			if (!bc_quota_try_acquire(job->priority, 1, job->target, &retry_at, &reason))
-			{
-				/*
-				 * Not an attempt: back to the queue until the limiter allows
-				 * it.  A burst refusal clears within a second, so waiting
-				 * readers keep waiting; anything else is reported to them.
-				 */
-				bool		burst = reason && strcmp(reason, "BURST") == 0;
-				int64		jitter = burst ? 50 * 1000 : USECS_PER_SEC;
-				TimestampTz at = Max(retry_at, now) +
-				(int64) (pg_prng_double(&pg_global_prng_state) * jitter);
-
-				bc_queue_unclaim(job, at, psprintf("waiting for quota: %s",
-												   reason ? reason : "refused"));
-				st->next_due = Min(st->next_due, at);
-				if (!burst)
-					bc_worker_add_completion(done, &ndone, job->target, false,
-											 (reason && strcmp(reason, "THROTTLED") == 0) ?
-											 "THROTTLED" : "QUOTA_EXHAUSTED",
-											 "the BrickLink call budget does not allow the call now");
-				continue;
-			}
-			job->call_id = bc_writer_call_begin(job, now);
 			send[nsend++] = *job;
 		}
+		if (nsend > 0)
+			nsend = bc_worker_debit(st, send, nsend, now, done, &ndone);
 	}
 	if (blocked)
 		st->queue_more = false;
@@ -497,6 +579,8 @@ bc_worker_round(BcWorkerState *st)
 		bc_breaker_release_probe();
 	bc_worker_commit();
 	bc_worker_complete_all(done, ndone);
+	for (int i = 0; i < nans; i++)
+		bc_worker_log_slow(&ans[i]);
 
 	if (nsend > 0)
 		pgstat_report_activity(STATE_RUNNING, "brickcat: waiting for BrickLink");
@@ -518,33 +602,38 @@ bc_worker_round(BcWorkerState *st)
 			res.transport_error = true;
 			res.transport_outcome = BC_OUTCOME_BAD_REQUEST;
 			strlcpy(res.error, err, sizeof(res.error));
-			bc_worker_result(st, &res);
+			bc_worker_store_alone(st, &res);
 		}
 	}
 }
 
 /*
- * bc_worker_store_guarded stores an answer in a subtransaction, so that a
- * value the catalog refuses becomes an error message instead of an error.
+ * bc_worker_store_guarded stores the answers in ans[] (all OK) in one
+ * subtransaction, so that a value the catalog refuses becomes an error
+ * message instead of an error.  When one cannot be stored nothing is
+ * stored; *failed tells which, *err why.
  */
 static bool
-bc_worker_store_guarded(const BcJob *job, bc_json_object_t *data, TimestampTz now, char **err)
+bc_worker_store_guarded(BcWorkerAnswer **ans, int n, TimestampTz now, int *failed, char **err)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = false;
+	volatile int i = 0;
+	bool		ok = true;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		ok = bc_writer_store(job, data, now, err);
+		for (i = 0; i < n && ok; i++)
+			ok = bc_writer_store(&ans[i]->res.job, ans[i]->env.data, now, err);
 		if (ok)
 			ReleaseCurrentSubTransaction();
 		else
 			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
+		*failed = i - 1;
 	}
 	PG_CATCH();
 	{
@@ -557,6 +646,7 @@ bc_worker_store_guarded(const BcJob *job, bc_json_object_t *data, TimestampTz no
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 		*err = psprintf("not stored: %s", edata->message);
+		*failed = i;
 		FreeErrorData(edata);
 		ok = false;
 	}
@@ -565,110 +655,172 @@ bc_worker_store_guarded(const BcJob *job, bc_json_object_t *data, TimestampTz no
 }
 
 /*
- * bc_worker_result handles one finished call in its own transaction:
- * classify, store or mark the failure, log the call, then finish, retry or
- * requeue the job, and tell waiting readers after the commit.
+ * bc_worker_classify parses a finished call's answer and classifies it
+ * (no database access).
  */
 static void
-bc_worker_result(BcWorkerState *st, BcCallResult *res)
+bc_worker_classify(BcWorkerAnswer *a)
 {
-	BcEnvelope	env;
-	BcJob	   *job = &res->job;
-	BcOutcome	outcome;
-	bool		retryable;
-	char	   *err = NULL;
-	const char *meta_message = NULL;
-	BcCompletion done[1];
-	int			ndone = 0;
-	TimestampTz now;
+	BcCallResult *res = &a->res;
 
-	memset(&env, 0, sizeof(env));
+	memset(&a->env, 0, sizeof(a->env));
+	a->err = NULL;
+	a->meta_message = NULL;
 	if (res->transport_error)
 	{
-		outcome = res->transport_outcome;
-		retryable = bc_outcome_is_retryable(outcome);
-		err = res->error;
+		a->outcome = res->transport_outcome;
+		a->retryable = bc_outcome_is_retryable(a->outcome);
+		a->err = res->error;
 	}
 	else
 	{
-		bc_json_parse_envelope(res->body, res->body_len, res->http_status, &env);
-		outcome = env.outcome;
-		retryable = env.retryable || bc_outcome_is_retryable(outcome);
-		meta_message = env.meta_message;
-		if (outcome != BC_OUTCOME_OK)
-			err = psprintf("%s%s%s", env.error ? env.error : bc_outcome_name(outcome),
-						   (outcome != BC_OUTCOME_AUTH_ERROR && env.meta_description) ? ": " : "",
-						   (outcome != BC_OUTCOME_AUTH_ERROR && env.meta_description) ?
-						   env.meta_description : "");
+		BcEnvelope *env = &a->env;
+
+		bc_json_parse_envelope(res->body, res->body_len, res->http_status, env);
+		a->outcome = env->outcome;
+		a->retryable = env->retryable || bc_outcome_is_retryable(a->outcome);
+		a->meta_message = env->meta_message;
+		if (a->outcome != BC_OUTCOME_OK)
+			a->err = psprintf("%s%s%s", env->error ? env->error : bc_outcome_name(a->outcome),
+							  (a->outcome != BC_OUTCOME_AUTH_ERROR && env->meta_description) ? ": " : "",
+							  (a->outcome != BC_OUTCOME_AUTH_ERROR && env->meta_description) ?
+							  env->meta_description : "");
 	}
+}
 
-	bc_worker_begin("brickcat: storing a result");
-	now = bc_now();
-	if (outcome == BC_OUTCOME_OK &&
-		!bc_worker_store_guarded(job, env.data, now, &err))
+/*
+ * bc_worker_store_ok stores the data of the OK answers among ans[]: all in
+ * one subtransaction, or, when one of them cannot be stored, each in its
+ * own, the ones refused becoming bad responses.
+ */
+static void
+bc_worker_store_ok(BcWorkerAnswer *ans, int n, TimestampTz now)
+{
+	BcWorkerAnswer *ok[BC_CLIENT_MAX_SLOTS];
+	int			nok = 0;
+	int			failed;
+	char	   *err = NULL;
+
+	for (int i = 0; i < n; i++)
 	{
-		outcome = BC_OUTCOME_BAD_RESPONSE;
-		retryable = false;
+		if (ans[i].outcome == BC_OUTCOME_OK)
+			ok[nok++] = &ans[i];
 	}
-	if (err)
-		err = bc_client_redact(err);
-	bc_writer_call_end(job->call_id, res->duration_us, res->http_status, env.meta_code,
-					   outcome, (int64) res->body_len, err);
-
-	if (outcome == BC_OUTCOME_OK)
+	if (nok == 0 || (nok > 1 && bc_worker_store_guarded(ok, nok, now, &failed, &err)))
+		return;
+	for (int i = 0; i < nok; i++)
 	{
-		bc_queue_finish(job, true, "ok", NULL, now);
-		bc_worker_add_completion(done, &ndone, job->target, true, NULL, NULL);
+		if (bc_worker_store_guarded(&ok[i], 1, now, &failed, &err))
+			continue;
+		ok[i]->outcome = BC_OUTCOME_BAD_RESPONSE;
+		ok[i]->retryable = false;
+		ok[i]->err = err;
 	}
-	else
+}
+
+/*
+ * bc_worker_store_answers handles finished calls in the current
+ * transaction: store the data or mark the failure, log each call, then
+ * finish, retry or requeue each job; what to tell waiting readers after
+ * the commit goes into done[].
+ */
+static void
+bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
+						BcCompletion *done, int *ndone)
+{
+	TimestampTz now = bc_now();
+
+	bc_worker_store_ok(ans, n, now);
+	for (int i = 0; i < n; i++)
 	{
-		const char *code = bc_worker_error_code(outcome);
+		BcWorkerAnswer *a = &ans[i];
+		BcJob	   *job = &a->res.job;
+		BcOutcome	outcome = a->outcome;
 
-		if (outcome == BC_OUTCOME_NOT_FOUND)
-			bc_writer_store_not_found(job, now);
-		else
-			bc_writer_store_failure(job, psprintf("%s: %s", bc_outcome_name(outcome), err),
-									now);
-
-		if (outcome == BC_OUTCOME_AUTH_ERROR)
+		if (a->err)
+			a->err = bc_client_redact(a->err);
+		bc_writer_call_end(job->call_id, a->res.duration_us, a->res.http_status,
+						   a->env.meta_code, outcome, (int64) a->res.body_len, a->err);
+		if (outcome == BC_OUTCOME_OK)
 		{
-			/* not the job's fault: it waits for working credentials */
-			bc_auth_failed(meta_message);
-			bc_queue_retry(job, now, bc_outcome_name(outcome), err);
+			bc_queue_finish(job, true, "ok", NULL, now);
+			bc_worker_add_completion(done, ndone, job->target, true, NULL, NULL);
 		}
-		else if (retryable && job->attempt < bc_retry_max_attempts)
+		else
 		{
-			TimestampTz at = bc_retry_backoff(job->attempt, now);
+			const char *code = bc_worker_error_code(outcome);
 
-			if (outcome == BC_OUTCOME_THROTTLED)
+			if (outcome == BC_OUTCOME_NOT_FOUND)
+				bc_writer_store_not_found(job, now);
+			else
+				bc_writer_store_failure(job, psprintf("%s: %s", bc_outcome_name(outcome), a->err),
+										now);
+
+			if (outcome == BC_OUTCOME_AUTH_ERROR)
 			{
-				TimestampTz pause = res->retry_after_s >= 0 ?
-				GetCurrentTimestamp() + (int64) res->retry_after_s * USECS_PER_SEC :
-				GetCurrentTimestamp() + (bc_retry_backoff(job->attempt, now) - now);
-
-				bc_quota_note_throttle(pause);
-				at = Max(at, now + (pause - GetCurrentTimestamp()));
+				/* not the job's fault: it waits for working credentials */
+				bc_auth_failed(a->meta_message);
+				bc_queue_retry(job, now, bc_outcome_name(outcome), a->err);
 			}
-			bc_queue_retry(job, at, bc_outcome_name(outcome), err);
-			bc_upstream_add(BC_UP_BACKOFFS, 1);
-			st->next_due = Min(st->next_due, at);
-		}
-		else
-			bc_queue_finish(job, false, bc_outcome_name(outcome), err, now);
-		bc_worker_add_completion(done, &ndone, job->target, false, code, err);
-	}
-	bc_breaker_record(outcome, outcome != BC_OUTCOME_OK && retryable);
-	bc_worker_commit();
-	st->queue_more = true;
-	bc_worker_complete_all(done, ndone);
-	bc_json_envelope_free(&env);
+			else if (a->retryable && job->attempt < bc_retry_max_attempts)
+			{
+				TimestampTz at = bc_retry_backoff(job->attempt, now);
 
+				if (outcome == BC_OUTCOME_THROTTLED)
+				{
+					TimestampTz pause = a->res.retry_after_s >= 0 ?
+					GetCurrentTimestamp() + (int64) a->res.retry_after_s * USECS_PER_SEC :
+					GetCurrentTimestamp() + (bc_retry_backoff(job->attempt, now) - now);
+
+					bc_quota_note_throttle(pause);
+					at = Max(at, now + (pause - GetCurrentTimestamp()));
+				}
+				bc_queue_retry(job, at, bc_outcome_name(outcome), a->err);
+				bc_upstream_add(BC_UP_BACKOFFS, 1);
+				st->next_due = Min(st->next_due, at);
+			}
+			else
+				bc_queue_finish(job, false, bc_outcome_name(outcome), a->err, now);
+			bc_worker_add_completion(done, ndone, job->target, false, code, a->err);
+		}
+		bc_breaker_record(outcome, outcome != BC_OUTCOME_OK && a->retryable);
+	}
+	st->queue_more = true;
+}
+
+/*
+ * bc_worker_log_slow logs a call that took at least
+ * brickcat.log_min_upstream_duration, and frees the answer's JSON.
+ */
+static void
+bc_worker_log_slow(BcWorkerAnswer *a)
+{
 	if (bc_log_min_upstream_duration.usec >= 0 &&
-		res->duration_us >= bc_log_min_upstream_duration.usec)
+		a->res.duration_us >= bc_log_min_upstream_duration.usec)
 		ereport(LOG,
 				(errmsg("brickcat: BrickLink call for %s took %.3f ms (%s, HTTP %d)",
-						job->target, res->duration_us / 1000.0, bc_outcome_name(outcome),
-						res->http_status)));
+						a->res.job.target, a->res.duration_us / 1000.0,
+						bc_outcome_name(a->outcome), a->res.http_status)));
+	bc_json_envelope_free(&a->env);
+}
+
+/*
+ * bc_worker_store_alone handles one finished call in its own transaction.
+ */
+static void
+bc_worker_store_alone(BcWorkerState *st, BcCallResult *res)
+{
+	BcWorkerAnswer a;
+	BcCompletion done[1];
+	int			ndone = 0;
+
+	a.res = *res;
+	bc_worker_classify(&a);
+	bc_worker_begin("brickcat: storing a result");
+	bc_worker_store_answers(st, &a, 1, done, &ndone);
+	bc_worker_commit();
+	bc_worker_complete_all(done, ndone);
+	bc_worker_log_slow(&a);
 }
 
 /*
@@ -773,7 +925,8 @@ bc_worker_main(Datum arg)
 
 	for (;;)
 	{
-		BcCallResult res;
+		BcWorkerAnswer ans[BC_CLIENT_MAX_SLOTS];
+		int			nans;
 		TimestampTz now;
 
 		CHECK_FOR_INTERRUPTS();
@@ -803,12 +956,23 @@ bc_worker_main(Datum arg)
 		}
 
 		/* finished calls first: they free slots */
-		while (bc_client_next_result(&res))
+		nans = 0;
+		while (nans < BC_CLIENT_MAX_SLOTS && bc_client_next_result(&ans[nans].res))
 		{
-			bc_worker_result(&st, &res);
-			bc_client_release();
-			CHECK_FOR_INTERRUPTS();
+			BcCallResult *res = &ans[nans].res;
+
+			if (res->body != NULL)
+			{
+				char	   *body = palloc(res->body_len + 1);
+
+				memcpy(body, res->body, res->body_len);
+				body[res->body_len] = '\0';
+				res->body = body;
+			}
+			bc_worker_classify(&ans[nans]);
+			nans++;
 		}
+		bc_client_release();
 
 		now = bc_now();
 		if (now >= st.next_prune)
@@ -819,8 +983,9 @@ bc_worker_main(Datum arg)
 			st.queue_more = true;
 		}
 
-		if (st.woken || (st.queue_more && bc_client_free_slots() > 0))
-			bc_worker_round(&st);
+		if (nans > 0 || st.woken || (st.queue_more && bc_client_free_slots() > 0))
+			bc_worker_round(&st, ans, nans);
+		CHECK_FOR_INTERRUPTS();
 
 		if (bc_client_in_flight() > 0)
 		{

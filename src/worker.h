@@ -50,6 +50,7 @@ typedef struct BcJob
 	int			color_id;		/* price only */
 	bool		sold;			/* price only: guide_type sold (else stock) */
 	char		condition;		/* price only: 'N' or 'U' */
+	bool		not_in_negative_cache;	/* the claim saw no not_found row */
 	char		item_type[BC_ITEM_TYPE_BUF];	/* item, colors, price */
 	char		item_no[BC_ITEM_NO_BUF];
 	char		target[BC_TARGET_LEN];
@@ -97,6 +98,7 @@ extern void bc_queue_prune(TimestampTz now);
 
 /* writer.c: results into the catalog, the per-call log */
 extern int64 bc_writer_call_begin(const BcJob *job, TimestampTz started_at);
+extern void bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at);
 extern void bc_writer_call_end(int64 call_id, int64 duration_us, int http_status,
 							   int meta_code, BcOutcome outcome, int64 bytes,
 							   const char *error);

@@ -27,6 +27,7 @@
 typedef enum BcWriterStmt
 {
 	BC_W_CALL_BEGIN = 0,
+	BC_W_CALL_BEGIN_MANY,
 	BC_W_CALL_END,
 	BC_W_ITEM,
 	BC_W_COLORS_DELETE,
@@ -60,6 +61,12 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		" VALUES ($1, $2::brickcat.job_kind, $3, $4, $5, $6::brickcat.priority)"
 		" RETURNING call_id",
 	6, {TS, T, T, INT8OID, I, T}},
+	[BC_W_CALL_BEGIN_MANY] = {
+		"INSERT INTO brickcat.api_call (started_at, endpoint, target, job_id, attempt, priority)"
+		" SELECT $1, k::brickcat.job_kind, t, j, a, p::brickcat.priority"
+		"   FROM unnest($2::text[], $3::text[], $4::int8[], $5::int4[], $6::text[]) u(k, t, j, a, p)"
+		" RETURNING job_id, call_id",
+	6, {TS, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT4ARRAYOID, TEXTARRAYOID}},
 	[BC_W_CALL_END] = {
 		"UPDATE brickcat.api_call SET duration_us = $2, http_status = $3, meta_code = $4,"
 		" outcome = $5, bytes = $6, error = $7 WHERE call_id = $1",
@@ -247,6 +254,70 @@ bc_writer_call_begin(const BcJob *job, TimestampTz started_at)
 	if (bc_writer_exec(BC_W_CALL_BEGIN, &a) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "brickcat: logging a call failed");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * bc_writer_call_begin_many logs the start of n calls in brickcat.api_call
+ * with one statement, setting each job's call_id.
+ */
+void
+bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at)
+{
+	BcArgs		a;
+	Datum	   *kinds;
+	Datum	   *targets;
+	Datum	   *ids;
+	Datum	   *attempts;
+	Datum	   *prios;
+
+	if (n <= 1)
+	{
+		if (n == 1)
+			jobs[0].call_id = bc_writer_call_begin(&jobs[0], started_at);
+		return;
+	}
+	kinds = palloc(sizeof(Datum) * n);
+	targets = palloc(sizeof(Datum) * n);
+	ids = palloc(sizeof(Datum) * n);
+	attempts = palloc(sizeof(Datum) * n);
+	prios = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		kinds[i] = CStringGetTextDatum(bc_job_kind_name(jobs[i].kind));
+		targets[i] = CStringGetTextDatum(jobs[i].target);
+		ids[i] = Int64GetDatum(jobs[i].job_id);
+		attempts[i] = Int32GetDatum(jobs[i].attempt);
+		prios[i] = CStringGetTextDatum(bc_job_priority_name(jobs[i].priority));
+	}
+	bc_args_reset(&a);
+	bc_args_datum(&a, TimestampTzGetDatum(started_at), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(kinds, n, TEXTOID, -1, false,
+													  TYPALIGN_INT)), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(targets, n, TEXTOID, -1, false,
+													  TYPALIGN_INT)), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
+													  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(attempts, n, INT4OID, sizeof(int32),
+													  true, TYPALIGN_INT)), false);
+	bc_args_datum(&a, PointerGetDatum(construct_array(prios, n, TEXTOID, -1, false,
+													  TYPALIGN_INT)), false);
+	if (bc_writer_exec(BC_W_CALL_BEGIN_MANY, &a) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != (uint64) n)
+		elog(ERROR, "brickcat: logging calls failed");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		int64		call_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+														  SPI_tuptable->tupdesc, 2, &isnull));
+
+		for (int i = 0; i < n; i++)
+		{
+			if (jobs[i].job_id == job_id)
+				jobs[i].call_id = call_id;
+		}
+	}
 }
 
 /*
@@ -555,8 +626,9 @@ bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now, char 
 		default:
 			*err = pstrdup("unknown job kind");
 	}
-	if (ok)
+	if (ok && !job->not_in_negative_cache)
 	{
+		/* a stale negative-cache entry goes once BrickLink knows the target */
 		bc_args_reset(&a);
 		bc_args_text(&a, job->target);
 		bc_writer_exec(BC_W_FOUND, &a);
