@@ -104,9 +104,13 @@ typedef struct BcWorkerAnswer
 	bool		retryable;
 	char	   *err;
 	const char *meta_message;
+	TimestampTz pause;			/* throttled: no calls until (real clock), or 0 */
 } BcWorkerAnswer;
 
 static void bc_worker_classify(BcWorkerAnswer *a);
+static void bc_worker_learn(BcWorkerAnswer *ans, int n);
+static void bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
+								BcCompletion *done, int *ndone);
 static void bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 									BcCompletion *done, int *ndone);
 static void bc_worker_store_alone(BcWorkerState *st, BcCallResult *res);
@@ -492,10 +496,12 @@ bc_worker_debit(BcWorkerState *st, BcJob *send, int nsend, TimestampTz now,
 }
 
 /*
- * bc_worker_round stores the finished calls in ans[], collects requests
- * and, when calls may be sent, claims due jobs, debits the quota and logs
- * each call, all in one committed transaction; then tells waiting readers
- * and sends the calls.
+ * bc_worker_round first applies what the finished calls in ans[] taught
+ * (breaker, credentials, throttling), collects requests and, when calls may
+ * be sent, claims due jobs, debits the quota and logs each call, in one
+ * committed transaction; then tells waiting readers and sends the calls;
+ * only then stores the answers, in a second transaction, while BrickLink
+ * already works on the new calls.
  */
 static void
 bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
@@ -512,9 +518,8 @@ bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
 	TimestampTz until;
 	const char *blocked;
 
-	bc_worker_begin(nans > 0 ? "brickcat: storing results" : "brickcat: claiming jobs");
-	if (nans > 0)
-		bc_worker_store_answers(st, ans, nans, done, &ndone);
+	bc_worker_begin("brickcat: claiming jobs");
+	bc_worker_learn(ans, nans);
 
 	/* what the answers taught (breaker, credentials, throttling) applies now */
 	now = bc_now();
@@ -579,8 +584,7 @@ bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
 		bc_breaker_release_probe();
 	bc_worker_commit();
 	bc_worker_complete_all(done, ndone);
-	for (int i = 0; i < nans; i++)
-		bc_worker_log_slow(&ans[i]);
+	ndone = 0;
 
 	if (nsend > 0)
 		pgstat_report_activity(STATE_RUNNING, "brickcat: waiting for BrickLink");
@@ -604,6 +608,19 @@ bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
 			strlcpy(res.error, err, sizeof(res.error));
 			bc_worker_store_alone(st, &res);
 		}
+	}
+	/* the requests leave now, not after the answers below are stored */
+	if (nsend > 0)
+		bc_client_wait(0);
+
+	if (nans > 0)
+	{
+		bc_worker_begin("brickcat: storing results");
+		bc_worker_store_answers(st, ans, nans, done, &ndone);
+		bc_worker_commit();
+		bc_worker_complete_all(done, ndone);
+		for (int i = 0; i < nans; i++)
+			bc_worker_log_slow(&ans[i]);
 	}
 }
 
@@ -719,6 +736,75 @@ bc_worker_store_ok(BcWorkerAnswer *ans, int n, TimestampTz now)
 }
 
 /*
+ * bc_worker_learn applies what finished calls taught before anything more
+ * is sent: the circuit breaker counts them, an authentication error stops
+ * fetching, and a throttled answer pauses all calls (recorded in the
+ * current transaction).
+ */
+static void
+bc_worker_learn(BcWorkerAnswer *ans, int n)
+{
+	TimestampTz now = bc_now();
+
+	for (int i = 0; i < n; i++)
+	{
+		BcWorkerAnswer *a = &ans[i];
+		BcJob	   *job = &a->res.job;
+
+		a->pause = 0;
+		if (a->outcome == BC_OUTCOME_AUTH_ERROR)
+			bc_auth_failed(a->meta_message);
+		else if (a->outcome == BC_OUTCOME_THROTTLED && a->retryable &&
+				 job->attempt < bc_retry_max_attempts)
+		{
+			a->pause = a->res.retry_after_s >= 0 ?
+				GetCurrentTimestamp() + (int64) a->res.retry_after_s * USECS_PER_SEC :
+				GetCurrentTimestamp() + (bc_retry_backoff(job->attempt, now) - now);
+			bc_quota_note_throttle(a->pause);
+		}
+		/* an answer that cannot be stored stays non-retryable: same count */
+		bc_breaker_record(a->outcome, a->outcome != BC_OUTCOME_OK && a->retryable);
+	}
+}
+
+/*
+ * bc_worker_finish_ok completes the call log rows and finishes the jobs of
+ * the answers in ans[] that were stored OK, one statement each for all.
+ */
+static void
+bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
+					BcCompletion *done, int *ndone)
+{
+	int64		calls[BC_CLIENT_MAX_SLOTS];
+	int64		jobs[BC_CLIENT_MAX_SLOTS];
+	int64		durations[BC_CLIENT_MAX_SLOTS];
+	int64		bytes[BC_CLIENT_MAX_SLOTS];
+	int			status[BC_CLIENT_MAX_SLOTS];
+	int			meta[BC_CLIENT_MAX_SLOTS];
+	int			nok = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		BcWorkerAnswer *a = &ans[i];
+
+		if (a->outcome != BC_OUTCOME_OK)
+			continue;
+		calls[nok] = a->res.job.call_id;
+		jobs[nok] = a->res.job.job_id;
+		durations[nok] = a->res.duration_us;
+		bytes[nok] = (int64) a->res.body_len;
+		status[nok] = a->res.http_status;
+		meta[nok] = a->env.meta_code;
+		nok++;
+		bc_worker_add_completion(done, ndone, a->res.job.target, true, NULL, NULL);
+	}
+	if (nok == 0)
+		return;
+	bc_writer_call_end_ok_many(calls, durations, status, meta, bytes, nok);
+	bc_queue_finish_done_many(jobs, nok, now);
+}
+
+/*
  * bc_worker_store_answers handles finished calls in the current
  * transaction: store the data or mark the failure, log each call, then
  * finish, retry or requeue each job; what to tell waiting readers after
@@ -731,59 +817,44 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 	TimestampTz now = bc_now();
 
 	bc_worker_store_ok(ans, n, now);
+	bc_worker_finish_ok(ans, n, now, done, ndone);
 	for (int i = 0; i < n; i++)
 	{
 		BcWorkerAnswer *a = &ans[i];
 		BcJob	   *job = &a->res.job;
 		BcOutcome	outcome = a->outcome;
+		const char *code = bc_worker_error_code(outcome);
 
+		if (outcome == BC_OUTCOME_OK)
+			continue;
 		if (a->err)
 			a->err = bc_client_redact(a->err);
 		bc_writer_call_end(job->call_id, a->res.duration_us, a->res.http_status,
 						   a->env.meta_code, outcome, (int64) a->res.body_len, a->err);
-		if (outcome == BC_OUTCOME_OK)
+		if (outcome == BC_OUTCOME_NOT_FOUND)
+			bc_writer_store_not_found(job, now);
+		else
+			bc_writer_store_failure(job, psprintf("%s: %s", bc_outcome_name(outcome), a->err),
+									now);
+
+		if (outcome == BC_OUTCOME_AUTH_ERROR)
 		{
-			bc_queue_finish(job, true, "ok", NULL, now);
-			bc_worker_add_completion(done, ndone, job->target, true, NULL, NULL);
+			/* not the job's fault: it waits for working credentials */
+			bc_queue_retry(job, now, bc_outcome_name(outcome), a->err);
+		}
+		else if (a->retryable && job->attempt < bc_retry_max_attempts)
+		{
+			TimestampTz at = bc_retry_backoff(job->attempt, now);
+
+			if (a->pause != 0)
+				at = Max(at, now + (a->pause - GetCurrentTimestamp()));
+			bc_queue_retry(job, at, bc_outcome_name(outcome), a->err);
+			bc_upstream_add(BC_UP_BACKOFFS, 1);
+			st->next_due = Min(st->next_due, at);
 		}
 		else
-		{
-			const char *code = bc_worker_error_code(outcome);
-
-			if (outcome == BC_OUTCOME_NOT_FOUND)
-				bc_writer_store_not_found(job, now);
-			else
-				bc_writer_store_failure(job, psprintf("%s: %s", bc_outcome_name(outcome), a->err),
-										now);
-
-			if (outcome == BC_OUTCOME_AUTH_ERROR)
-			{
-				/* not the job's fault: it waits for working credentials */
-				bc_auth_failed(a->meta_message);
-				bc_queue_retry(job, now, bc_outcome_name(outcome), a->err);
-			}
-			else if (a->retryable && job->attempt < bc_retry_max_attempts)
-			{
-				TimestampTz at = bc_retry_backoff(job->attempt, now);
-
-				if (outcome == BC_OUTCOME_THROTTLED)
-				{
-					TimestampTz pause = a->res.retry_after_s >= 0 ?
-					GetCurrentTimestamp() + (int64) a->res.retry_after_s * USECS_PER_SEC :
-					GetCurrentTimestamp() + (bc_retry_backoff(job->attempt, now) - now);
-
-					bc_quota_note_throttle(pause);
-					at = Max(at, now + (pause - GetCurrentTimestamp()));
-				}
-				bc_queue_retry(job, at, bc_outcome_name(outcome), a->err);
-				bc_upstream_add(BC_UP_BACKOFFS, 1);
-				st->next_due = Min(st->next_due, at);
-			}
-			else
-				bc_queue_finish(job, false, bc_outcome_name(outcome), a->err, now);
-			bc_worker_add_completion(done, ndone, job->target, false, code, a->err);
-		}
-		bc_breaker_record(outcome, outcome != BC_OUTCOME_OK && a->retryable);
+			bc_queue_finish(job, false, bc_outcome_name(outcome), a->err, now);
+		bc_worker_add_completion(done, ndone, job->target, false, code, a->err);
 	}
 	st->queue_more = true;
 }
@@ -817,6 +888,7 @@ bc_worker_store_alone(BcWorkerState *st, BcCallResult *res)
 	a.res = *res;
 	bc_worker_classify(&a);
 	bc_worker_begin("brickcat: storing a result");
+	bc_worker_learn(&a, 1);
 	bc_worker_store_answers(st, &a, 1, done, &ndone);
 	bc_worker_commit();
 	bc_worker_complete_all(done, ndone);

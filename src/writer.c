@@ -17,6 +17,7 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "worker.h"
@@ -29,6 +30,7 @@ typedef enum BcWriterStmt
 	BC_W_CALL_BEGIN = 0,
 	BC_W_CALL_BEGIN_MANY,
 	BC_W_CALL_END,
+	BC_W_CALL_END_OK_MANY,
 	BC_W_ITEM,
 	BC_W_COLORS_DELETE,
 	BC_W_COLORS_INSERT,
@@ -71,6 +73,15 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		"UPDATE brickcat.api_call SET duration_us = $2, http_status = $3, meta_code = $4,"
 		" outcome = $5, bytes = $6, error = $7 WHERE call_id = $1",
 	7, {INT8OID, INT8OID, I, I, T, INT8OID, T}},
+	/* rows picked by = ANY: run through bc_writer_execute_by_key */
+	[BC_W_CALL_END_OK_MANY] = {
+		"UPDATE brickcat.api_call SET"
+		" duration_us = ($2::int8[])[array_position($1::int8[], call_id)],"
+		" http_status = ($3::int4[])[array_position($1::int8[], call_id)],"
+		" meta_code = ($4::int4[])[array_position($1::int8[], call_id)],"
+		" outcome = 'ok', bytes = ($5::int8[])[array_position($1::int8[], call_id)],"
+		" error = NULL WHERE call_id = ANY ($1::int8[])",
+	5, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID}},
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
 		"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete,"
@@ -210,15 +221,13 @@ bc_args_datum(BcArgs *a, Datum d, bool isnull)
 }
 
 /*
- * bc_writer_exec runs statement stmt with args, returning SPI's code.
+ * bc_writer_plan returns statement stmt's kept plan, preparing it first.
  */
-static int
-bc_writer_exec(BcWriterStmt stmt, BcArgs *a)
+static SPIPlanPtr
+bc_writer_plan(BcWriterStmt stmt)
 {
 	const BcWriterSql *s = &bc_writer_sql[stmt];
-	int			rc;
 
-	Assert(a->n == s->nargs);
 	if (bc_writer_plans[stmt] == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(s->sql, s->nargs, (Oid *) s->types);
@@ -228,9 +237,42 @@ bc_writer_exec(BcWriterStmt stmt, BcArgs *a)
 				 SPI_result_code_string(SPI_result));
 		bc_writer_plans[stmt] = plan;
 	}
-	rc = SPI_execute_plan(bc_writer_plans[stmt], a->values, a->nulls, false, 0);
+	return bc_writer_plans[stmt];
+}
+
+/*
+ * bc_writer_exec runs statement stmt with args, returning SPI's code.
+ */
+static int
+bc_writer_exec(BcWriterStmt stmt, BcArgs *a)
+{
+	const BcWriterSql *s = &bc_writer_sql[stmt];
+	int			rc;
+
+	Assert(a->n == s->nargs);
+	rc = SPI_execute_plan(bc_writer_plan(stmt), a->values, a->nulls, false, 0);
 	if (rc < 0)
 		elog(ERROR, "brickcat: \"%s\" failed: %s", s->sql, SPI_result_code_string(rc));
+	return rc;
+}
+
+/*
+ * bc_writer_execute_by_key runs a kept plan whose rows are picked by
+ * "key = ANY ($1)" with sequential scans disabled, so that the plan it gets
+ * (a generic one is kept for good) probes the key's index even when it was
+ * made while the table was small; a sequential scan of a grown queue or call
+ * log for a handful of rows would cost more than all else a round does.
+ */
+int
+bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls)
+{
+	int			nestlevel = NewGUCNestLevel();
+	int			rc;
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	AtEOXact_GUC(true, nestlevel);
 	return rc;
 }
 
@@ -338,6 +380,61 @@ bc_writer_call_end(int64 call_id, int64 duration_us, int http_status, int meta_c
 	bc_args_datum(&a, Int64GetDatum(bytes), false);
 	bc_args_text(&a, error);
 	bc_writer_exec(BC_W_CALL_END, &a);
+}
+
+/*
+ * bc_writer_int8_array builds an int8[] datum from n values.
+ */
+static Datum
+bc_writer_int8_array(const int64 *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
+/*
+ * bc_writer_call_end_ok_many completes the log rows of n calls that were
+ * answered OK with one statement (a zero meta code or HTTP status is NULL).
+ */
+void
+bc_writer_call_end_ok_many(const int64 *call_ids, const int64 *durations,
+						   const int *http_status, const int *meta_codes,
+						   const int64 *bytes, int n)
+{
+	BcArgs		a;
+	Datum	   *st = palloc(sizeof(Datum) * n);
+	Datum	   *mc = palloc(sizeof(Datum) * n);
+	bool	   *stnull = palloc(sizeof(bool) * n);
+	bool	   *mcnull = palloc(sizeof(bool) * n);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		st[i] = Int32GetDatum(http_status[i]);
+		stnull[i] = http_status[i] == 0;
+		mc[i] = Int32GetDatum(meta_codes[i]);
+		mcnull[i] = meta_codes[i] == 0;
+	}
+	bc_args_reset(&a);
+	bc_args_datum(&a, bc_writer_int8_array(call_ids, n), false);
+	bc_args_datum(&a, bc_writer_int8_array(durations, n), false);
+	bc_args_datum(&a, PointerGetDatum(construct_md_array(st, stnull, 1, dims, lbs, INT4OID,
+														 sizeof(int32), true, TYPALIGN_INT)),
+				  false);
+	bc_args_datum(&a, PointerGetDatum(construct_md_array(mc, mcnull, 1, dims, lbs, INT4OID,
+														 sizeof(int32), true, TYPALIGN_INT)),
+				  false);
+	bc_args_datum(&a, bc_writer_int8_array(bytes, n), false);
+	(void) bc_writer_plan(BC_W_CALL_END_OK_MANY);
+	if (bc_writer_execute_by_key(bc_writer_plans[BC_W_CALL_END_OK_MANY], a.values,
+								 a.nulls) != SPI_OK_UPDATE ||
+		SPI_processed != (uint64) n)
+		elog(ERROR, "brickcat: completing the call log failed");
 }
 
 /*

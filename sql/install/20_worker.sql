@@ -18,7 +18,10 @@ CREATE TABLE brickcat.api_call (
                                          'network_error', 'bad_response', 'interrupted')),
     bytes        bigint,
     error        text
-);
+) WITH (fillfactor = 50);
+-- Each row is written before its call and completed when the answer arrives:
+-- the free half of each page and no index on the columns completed keep that
+-- update on the page (HOT), without new index entries.
 COMMENT ON TABLE brickcat.api_call IS
   'One row per BrickLink call attempt, written before the call is sent and completed when it ends; pruned after brickcat.call_log_retention. Holds no secrets';
 COMMENT ON COLUMN brickcat.api_call.started_at IS 'When the call was logged and sent (brickcat.now() clock)';
@@ -37,8 +40,6 @@ CREATE INDEX api_call_started_at_idx ON brickcat.api_call (started_at);
 COMMENT ON INDEX brickcat.api_call_started_at_idx IS 'Pruning and time-range inspection of the call log';
 CREATE INDEX api_call_target_idx ON brickcat.api_call (target);
 COMMENT ON INDEX brickcat.api_call_target_idx IS 'Inspection of the calls made for one target';
-CREATE INDEX api_call_in_flight_idx ON brickcat.api_call (call_id) WHERE outcome IS NULL;
-COMMENT ON INDEX brickcat.api_call_in_flight_idx IS 'Calls without an answer yet (closed as interrupted when a worker starts)';
 COMMENT ON SEQUENCE brickcat.api_call_call_id_seq IS 'Call ids of brickcat.api_call';
 
 CREATE INDEX fetch_queue_finished_idx ON brickcat.fetch_queue (finished_at)
