@@ -628,29 +628,35 @@ bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
  * bc_worker_store_guarded stores the answers in ans[] (all OK) in one
  * subtransaction, so that a value the catalog refuses becomes an error
  * message instead of an error.  When one cannot be stored nothing is
- * stored; *failed tells which, *err why.
+ * stored; *failed tells which when its answer could not be mapped, *err
+ * why.
  */
 static bool
 bc_worker_store_guarded(BcWorkerAnswer **ans, int n, TimestampTz now, int *failed, char **err)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile int i = 0;
+	const BcJob *jobs[BC_CLIENT_MAX_SLOTS];
+	bc_json_object_t *datas[BC_CLIENT_MAX_SLOTS];
 	bool		ok = true;
 
+	for (int i = 0; i < n; i++)
+	{
+		jobs[i] = &ans[i]->res.job;
+		datas[i] = ans[i]->env.data;
+	}
+	*failed = 0;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		for (i = 0; i < n && ok; i++)
-			ok = bc_writer_store(&ans[i]->res.job, ans[i]->env.data, now, err);
+		ok = bc_writer_store_many(jobs, datas, n, now, failed, err);
 		if (ok)
 			ReleaseCurrentSubTransaction();
 		else
 			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		*failed = i - 1;
 	}
 	PG_CATCH();
 	{
@@ -663,7 +669,6 @@ bc_worker_store_guarded(BcWorkerAnswer **ans, int n, TimestampTz now, int *faile
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 		*err = psprintf("not stored: %s", edata->message);
-		*failed = i;
 		FreeErrorData(edata);
 		ok = false;
 	}

@@ -18,8 +18,10 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "bricklink_client.h"
 #include "worker.h"
 
 #define BC_WRITER_MAX_ARGS 20
@@ -82,15 +84,20 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		" outcome = 'ok', bytes = ($5::int8[])[array_position($1::int8[], call_id)],"
 		" error = NULL WHERE call_id = ANY ($1::int8[])",
 	5, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID}},
+	/* one row per element of the arrays: all items answered together */
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
 		"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete,"
 		"  decoration, description, language_code, fetched_at, last_attempt_at, last_error, origin)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9::numeric, $10::numeric, $11::numeric,"
-		"  $12::smallint, $13::boolean,"
-		"  coalesce(brickcat.decoration($2, $3, (SELECT c.category_name FROM brickcat.category c"
-		"                                      WHERE c.category_id = $4)), 'plain'),"
-		"  $14, $15, $16, $16, NULL, 'api')"
+		" SELECT t, no, nm, cat, alt, img, thumb, w::numeric, x::numeric, y::numeric, z::numeric,"
+		"  yr::smallint, obs,"
+		"  coalesce(brickcat.decoration(no, nm, (SELECT c.category_name FROM brickcat.category c"
+		"                                       WHERE c.category_id = cat)), 'plain'),"
+		"  descr, lang, $16, $16, NULL, 'api'"
+		" FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::text[],"
+		"  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $13::bool[],"
+		"  $14::text[], $15::text[])"
+		"  u(t, no, nm, cat, alt, img, thumb, w, x, y, z, yr, obs, descr, lang)"
 		" ON CONFLICT (item_type, item_no) DO UPDATE SET"
 		"  name = EXCLUDED.name, category_id = EXCLUDED.category_id,"
 		"  alternate_no = EXCLUDED.alternate_no, image_url = EXCLUDED.image_url,"
@@ -100,7 +107,9 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		"  decoration = EXCLUDED.decoration, description = EXCLUDED.description,"
 		"  language_code = EXCLUDED.language_code, fetched_at = EXCLUDED.fetched_at,"
 		"  last_attempt_at = EXCLUDED.last_attempt_at, last_error = NULL, origin = 'api'",
-	16, {T, T, T, I, T, T, T, T, T, T, T, I, BOOLOID, T, T, TS}},
+	16, {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
+	BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TS}},
 	[BC_W_COLORS_DELETE] = {
 		"DELETE FROM brickcat.item_color WHERE item_type = $1 AND item_no = $2",
 	2, {T, T}},
@@ -462,43 +471,100 @@ bc_writer_nonnegative(const char *field, const char *value, char **err)
 	return value;
 }
 
+/* Columns of BC_W_ITEM passed as arrays, one element per item. */
+#define BC_WRITER_ITEM_COLS 15
+
 /*
- * bc_writer_item stores an item's metadata.
+ * bc_writer_array builds a one-dimensional array of n datums of type elem
+ * (NULL elements where nulls says so).
+ */
+static Datum
+bc_writer_array(Datum *d, bool *nulls, int n, Oid elem)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elem, &len, &byval, &align);
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, elem, len, byval, align));
+}
+
+/*
+ * bc_writer_item_row maps one item answer into row i of the column arrays;
+ * false with *err set when it cannot be stored.
  */
 static bool
-bc_writer_item(const BcJob *job, bc_json_object_t *data, TimestampTz now, char **err)
+bc_writer_item_row(const BcJob *job, bc_json_object_t *data, Datum cols[][BC_CLIENT_MAX_SLOTS],
+				   bool nulls[][BC_CLIENT_MAX_SLOTS], int i, char **err)
 {
 	BcItem		it;
-	BcArgs		a;
+	const char *text[BC_WRITER_ITEM_COLS] = {0};
+	int			c;
 
 	if (!bc_json_map_item(data, &it, err))
 		return false;
-	bc_args_reset(&a);
-	bc_args_text(&a, job->item_type);
-	bc_args_text(&a, job->item_no);
-	bc_args_text(&a, it.name);
-	bc_args_datum(&a, Int32GetDatum(it.category_id), !it.has_category);
-	bc_args_text(&a, it.alternate_no && it.alternate_no[0] ? it.alternate_no : NULL);
-	bc_args_text(&a, it.image_url);
-	bc_args_text(&a, it.thumbnail_url);
-	bc_args_text(&a, bc_writer_nonnegative("weight", it.weight, err));
-	bc_args_text(&a, bc_writer_nonnegative("dim_x", it.dim_x, err));
-	bc_args_text(&a, bc_writer_nonnegative("dim_y", it.dim_y, err));
-	bc_args_text(&a, bc_writer_nonnegative("dim_z", it.dim_z, err));
+	text[0] = job->item_type;
+	text[1] = job->item_no;
+	text[2] = it.name;
+	text[4] = it.alternate_no && it.alternate_no[0] ? it.alternate_no : NULL;
+	text[5] = it.image_url;
+	text[6] = it.thumbnail_url;
+	text[7] = bc_writer_nonnegative("weight", it.weight, err);
+	text[8] = bc_writer_nonnegative("dim_x", it.dim_x, err);
+	text[9] = bc_writer_nonnegative("dim_y", it.dim_y, err);
+	text[10] = bc_writer_nonnegative("dim_z", it.dim_z, err);
+	text[13] = it.description && it.description[0] ? it.description : NULL;
+	text[14] = it.language_code && it.language_code[0] ? it.language_code : NULL;
 	if (it.has_year && (it.year_released < 1900 || it.year_released > 2200) && *err == NULL)
 		*err = psprintf("field year_released: implausible year %d", it.year_released);
-	bc_args_datum(&a, Int32GetDatum(it.year_released), !it.has_year);
-	bc_args_datum(&a, BoolGetDatum(it.is_obsolete), false);
-	bc_args_text(&a, it.description && it.description[0] ? it.description : NULL);
-	bc_args_text(&a, it.language_code && it.language_code[0] ? it.language_code : NULL);
-	bc_args_datum(&a, TimestampTzGetDatum(now), false);
-	if (*err != NULL)
+	for (c = 0; c < BC_WRITER_ITEM_COLS; c++)
 	{
-		bc_json_item_free(&it);
-		return false;
+		nulls[c][i] = text[c] == NULL;
+		cols[c][i] = text[c] ? CStringGetTextDatum(text[c]) : (Datum) 0;
 	}
-	bc_writer_exec(BC_W_ITEM, &a);
+	cols[3][i] = Int32GetDatum(it.category_id);
+	nulls[3][i] = !it.has_category;
+	cols[11][i] = Int32GetDatum(it.year_released);
+	nulls[11][i] = !it.has_year;
+	cols[12][i] = BoolGetDatum(it.is_obsolete);
+	nulls[12][i] = false;
 	bc_json_item_free(&it);
+	return *err == NULL;
+}
+
+/*
+ * bc_writer_items stores the metadata of n items with one statement; when
+ * one answer cannot be mapped nothing is written, *failed tells which and
+ * *err why.
+ */
+static bool
+bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
+				TimestampTz now, int *failed, char **err)
+{
+	static const Oid elem[BC_WRITER_ITEM_COLS] = {
+		TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, TEXTOID
+	};
+	Datum		cols[BC_WRITER_ITEM_COLS][BC_CLIENT_MAX_SLOTS];
+	bool		nulls[BC_WRITER_ITEM_COLS][BC_CLIENT_MAX_SLOTS];
+	BcArgs		a;
+
+	Assert(n <= BC_CLIENT_MAX_SLOTS);
+	for (int i = 0; i < n; i++)
+	{
+		if (!bc_writer_item_row(jobs[i], datas[i], cols, nulls, i, err))
+		{
+			*failed = i;
+			return false;
+		}
+	}
+	bc_args_reset(&a);
+	for (int c = 0; c < BC_WRITER_ITEM_COLS; c++)
+		bc_args_datum(&a, bc_writer_array(cols[c], nulls[c], n, elem[c]), false);
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	bc_writer_exec(BC_W_ITEM, &a);
 	return true;
 }
 
@@ -692,6 +758,22 @@ bc_writer_category_list(bc_json_object_t *data, TimestampTz now, char **err)
 }
 
 /*
+ * bc_writer_found drops a stale negative-cache entry of job's target once
+ * BrickLink knows it.
+ */
+static void
+bc_writer_found(const BcJob *job)
+{
+	BcArgs		a;
+
+	if (job->not_in_negative_cache)
+		return;
+	bc_args_reset(&a);
+	bc_args_text(&a, job->target);
+	bc_writer_exec(BC_W_FOUND, &a);
+}
+
+/*
  * bc_writer_store maps data (the envelope's "data") for job and stores it;
  * false with *err set when the JSON does not have the expected shape, in
  * which case nothing was written.
@@ -700,13 +782,13 @@ bool
 bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now, char **err)
 {
 	bool		ok = false;
-	BcArgs		a;
+	int			failed;
 
 	*err = NULL;
 	switch (job->kind)
 	{
 		case BC_JOB_ITEM:
-			ok = bc_writer_item(job, data, now, err);
+			ok = bc_writer_items(&job, &data, 1, now, &failed, err);
 			break;
 		case BC_JOB_COLORS:
 			ok = bc_writer_colors(job, data, now, err);
@@ -723,14 +805,48 @@ bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now, char 
 		default:
 			*err = pstrdup("unknown job kind");
 	}
-	if (ok && !job->not_in_negative_cache)
-	{
-		/* a stale negative-cache entry goes once BrickLink knows the target */
-		bc_args_reset(&a);
-		bc_args_text(&a, job->target);
-		bc_writer_exec(BC_W_FOUND, &a);
-	}
+	if (ok)
+		bc_writer_found(job);
 	return ok;
+}
+
+/*
+ * bc_writer_store_many stores the data of n answers, the items among them
+ * with one statement; false when one cannot be mapped (*failed tells which,
+ * *err why), in which case the caller rolls back what was written.
+ */
+bool
+bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
+					 TimestampTz now, int *failed, char **err)
+{
+	const BcJob *ijobs[BC_CLIENT_MAX_SLOTS];
+	bc_json_object_t *idatas[BC_CLIENT_MAX_SLOTS];
+	int			where[BC_CLIENT_MAX_SLOTS];
+	int			nitems = 0;
+
+	*err = NULL;
+	for (int i = 0; i < n; i++)
+	{
+		if (jobs[i]->kind == BC_JOB_ITEM)
+		{
+			ijobs[nitems] = jobs[i];
+			idatas[nitems] = datas[i];
+			where[nitems++] = i;
+		}
+		else if (!bc_writer_store(jobs[i], datas[i], now, err))
+		{
+			*failed = i;
+			return false;
+		}
+	}
+	if (nitems > 0 && !bc_writer_items(ijobs, idatas, nitems, now, failed, err))
+	{
+		*failed = where[*failed];
+		return false;
+	}
+	for (int i = 0; i < nitems; i++)
+		bc_writer_found(ijobs[i]);
+	return true;
 }
 
 /*

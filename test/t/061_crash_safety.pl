@@ -5,7 +5,11 @@
 # exactly once or failed with a reason (none lost, none stuck), the quota
 # ledger holds at least the calls the simulator saw and at most
 # brickcat.max_concurrency more (calls debited but not yet sent), and no row
-# is half-written.
+# is half-written.  The worker sends the next calls before it stores the
+# answers that freed their slots, so a crash can lose up to
+# brickcat.max_concurrency answers not yet stored on top of the calls in
+# flight: at most twice max_concurrency targets are fetched again (each one
+# debited again before it is resent).
 use strict;
 use warnings;
 
@@ -133,12 +137,12 @@ sub colors_match
 	  or die 'worker did not come back';
 	cmp_ok($running, '>', 0, "$name: $running jobs were leased when it died");
 	check_after($name, $jobs0, $ledger0, 2 * @nos);
-	cmp_ok(sql(q{SELECT count(*) FROM brickcat.api_call WHERE outcome = 'interrupted'}), '<=', $CONC,
-		"$name: at most $CONC calls logged as interrupted");
+	cmp_ok(sql(q{SELECT count(*) FROM brickcat.api_call WHERE outcome = 'interrupted'}), '<=', 2 * $CONC,
+		"$name: at most 2 x $CONC calls (in flight or answered, not stored) logged as interrupted");
 	my $st = $sim->stats;
 	is(scalar(grep { ($st->{by_key}{"item:PART:$_"} // 0) < 1 || ($st->{by_key}{"colors:PART:$_"} // 0) < 1 } @nos),
 		0, "$name: every target was fetched");
-	cmp_ok($st->{total} - 2 * @nos, '<=', $CONC, "$name: at most $CONC targets fetched twice");
+	cmp_ok($st->{total} - 2 * @nos, '<=', 2 * $CONC, "$name: at most 2 x $CONC targets fetched twice");
 	colors_match($name, @nos[0 .. 19]);
 	$sim->faults();
 }
@@ -194,7 +198,7 @@ sub colors_match
 	my $st = $sim->stats;
 	is(scalar(grep { ($st->{by_key}{"item:PART:$_"} // 0) < 1 || ($st->{by_key}{"colors:PART:$_"} // 0) < 1 } @nos),
 		0, "$name: every target was fetched");
-	cmp_ok($st->{total} - 2000, '<=', $CONC, "$name: at most $CONC targets fetched twice");
+	cmp_ok($st->{total} - 2000, '<=', 2 * $CONC, "$name: at most 2 x $CONC targets fetched twice");
 	is(sql("SELECT count(*) FROM brickcat.item WHERE item_no = ANY (" . in_array(@nos) . ") AND fetched_at IS NOT NULL"),
 		'1000', "$name: all 1,000 items stored");
 	colors_match($name, @nos[0 .. 9], @nos[-10 .. -1]);
