@@ -395,11 +395,19 @@ bc_quota_debit(BcQuotaState *st, TimestampTz now, BcPriority prio, int n,
 		ivalues[3] = PointerGetDatum(construct_array(d, ntargets, TEXTOID, -1, false,
 													 TYPALIGN_INT));
 		itypes[3] = TEXTARRAYOID;
-		bc_quota_exec(bc_spi_plan(&bc_quota_insert_many_plan,
-								  "INSERT INTO brickcat.quota_ledger (call_at, priority, calls, target) "
-								  "SELECT $1, $2::brickcat.priority, 1, t FROM unnest($4::text[]) t",
-								  4, itypes),
-					  ivalues, NULL, SPI_OK_INSERT);
+		if (bc_quota_insert_many_plan == NULL)
+		{
+			/* generic: unnest's row estimate would make it re-plan each time */
+			SPIPlanPtr	plan = SPI_prepare_cursor("INSERT INTO brickcat.quota_ledger (call_at, priority, calls, target) "
+												  "SELECT $1, $2::brickcat.priority, 1, t FROM unnest($4::text[]) t",
+												  4, itypes, CURSOR_OPT_GENERIC_PLAN);
+
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "brickcat: could not prepare the quota debit: %s",
+					 SPI_result_code_string(SPI_result));
+			bc_quota_insert_many_plan = plan;
+		}
+		bc_quota_exec(bc_quota_insert_many_plan, ivalues, NULL, SPI_OK_INSERT);
 	}
 	else
 		bc_quota_exec(bc_spi_plan(&bc_quota_insert_plan,

@@ -239,7 +239,13 @@ bc_writer_plan(BcWriterStmt stmt)
 
 	if (bc_writer_plans[stmt] == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(s->sql, s->nargs, (Oid *) s->types);
+		/*
+		 * Generic plans: the planner would keep preferring custom plans for
+		 * the statements over unnest($n), whose generic row estimate is
+		 * high, and re-plan them at every call.
+		 */
+		SPIPlanPtr	plan = SPI_prepare_cursor(s->sql, s->nargs, (Oid *) s->types,
+											  CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "brickcat: could not prepare \"%s\": %s", s->sql,
