@@ -46,7 +46,6 @@ static SPIPlanPtr bc_plan_open_job = NULL;
 static SPIPlanPtr bc_plan_claim = NULL;
 static SPIPlanPtr bc_plan_unclaim = NULL;
 static SPIPlanPtr bc_plan_finish = NULL;
-static SPIPlanPtr bc_plan_finish_done = NULL;
 static SPIPlanPtr bc_plan_retry = NULL;
 static SPIPlanPtr bc_plan_next_due = NULL;
 static SPIPlanPtr bc_plan_not_found = NULL;
@@ -475,35 +474,6 @@ bc_queue_finish(const BcJob *job, bool done, const char *outcome,
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "brickcat: finishing job failed: %s", SPI_result_code_string(rc));
-}
-
-/*
- * bc_queue_finish_done_many ends n jobs whose call was answered OK as done,
- * with one statement.
- */
-void
-bc_queue_finish_done_many(const int64 *job_ids, int n, TimestampTz now)
-{
-	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
-	Datum		values[2];
-	Datum	   *ids = palloc(sizeof(Datum) * n);
-	SPIPlanPtr	plan;
-	int			rc;
-
-	plan = bc_queue_plan(&bc_plan_finish_done,
-						 "UPDATE brickcat.fetch_queue"
-						 "   SET state = 'done', lease_until = NULL, last_outcome = 'ok',"
-						 "       last_error = NULL, reason = NULL, finished_at = $2"
-						 " WHERE job_id = ANY ($1)",
-						 2, types);
-	for (int i = 0; i < n; i++)
-		ids[i] = Int64GetDatum(job_ids[i]);
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = TimestampTzGetDatum(now);
-	rc = bc_writer_execute_by_key(plan, values, NULL);
-	if (rc != SPI_OK_UPDATE || SPI_processed != (uint64) n)
-		elog(ERROR, "brickcat: finishing jobs failed: %s", SPI_result_code_string(rc));
 }
 
 /*

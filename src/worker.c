@@ -774,7 +774,7 @@ bc_worker_learn(BcWorkerAnswer *ans, int n)
 
 /*
  * bc_worker_finish_ok completes the call log rows and finishes the jobs of
- * the answers in ans[] that were stored OK, one statement each for all.
+ * the answers in ans[] that were stored OK, with one statement for all.
  */
 static void
 bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
@@ -805,8 +805,7 @@ bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
 	}
 	if (nok == 0)
 		return;
-	bc_writer_call_end_ok_many(calls, durations, status, meta, bytes, nok);
-	bc_queue_finish_done_many(jobs, nok, now);
+	bc_writer_finish_ok_many(calls, jobs, durations, status, meta, bytes, nok, now);
 }
 
 /*

@@ -87,7 +87,6 @@ extern int64 bc_queue_upsert(const BcJob *job, bool *is_new);
 extern int	bc_queue_claim(BcJob *jobs, int max, TimestampTz now);
 extern void bc_queue_unclaim(const BcJob *job, TimestampTz not_before,
 							 const char *reason);
-extern void bc_queue_finish_done_many(const int64 *job_ids, int n, TimestampTz now);
 extern void bc_queue_finish(const BcJob *job, bool done, const char *outcome,
 							const char *error, TimestampTz now);
 extern void bc_queue_retry(const BcJob *job, TimestampTz not_before,
@@ -101,9 +100,10 @@ extern void bc_queue_prune(TimestampTz now);
 extern int64 bc_writer_call_begin(const BcJob *job, TimestampTz started_at);
 extern void bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at);
 extern int	bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls);
-extern void bc_writer_call_end_ok_many(const int64 *call_ids, const int64 *durations,
-									   const int *http_status, const int *meta_codes,
-									   const int64 *bytes, int n);
+extern void bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids,
+									 const int64 *durations, const int *http_status,
+									 const int *meta_codes, const int64 *bytes, int n,
+									 TimestampTz now);
 extern void bc_writer_call_end(int64 call_id, int64 duration_us, int http_status,
 							   int meta_code, BcOutcome outcome, int64 bytes,
 							   const char *error);

@@ -77,13 +77,18 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	7, {INT8OID, INT8OID, I, I, T, INT8OID, T}},
 	/* rows picked by = ANY: run through bc_writer_execute_by_key */
 	[BC_W_CALL_END_OK_MANY] = {
-		"UPDATE brickcat.api_call SET"
+		"WITH j AS (UPDATE brickcat.fetch_queue"
+		"   SET state = 'done', lease_until = NULL, last_outcome = 'ok', last_error = NULL,"
+		"       reason = NULL, finished_at = $7"
+		" WHERE job_id = ANY ($6::int8[]) RETURNING 1)"
+		" UPDATE brickcat.api_call SET"
 		" duration_us = ($2::int8[])[array_position($1::int8[], call_id)],"
 		" http_status = ($3::int4[])[array_position($1::int8[], call_id)],"
 		" meta_code = ($4::int4[])[array_position($1::int8[], call_id)],"
 		" outcome = 'ok', bytes = ($5::int8[])[array_position($1::int8[], call_id)],"
-		" error = NULL WHERE call_id = ANY ($1::int8[])",
-	5, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID}},
+		" error = NULL WHERE call_id = ANY ($1::int8[])"
+		" RETURNING (SELECT count(*) FROM j)",
+	7, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TS}},
 	/* one row per element of the arrays: all items answered together */
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
@@ -184,6 +189,8 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 #undef TS
 
 static SPIPlanPtr bc_writer_plans[BC_W_COUNT];
+
+static Datum bc_writer_array(Datum *d, bool *nulls, int n, Oid elem);
 
 /* Arguments being assembled for one statement. */
 typedef struct BcArgs
@@ -412,21 +419,21 @@ bc_writer_int8_array(const int64 *v, int n)
 }
 
 /*
- * bc_writer_call_end_ok_many completes the log rows of n calls that were
- * answered OK with one statement (a zero meta code or HTTP status is NULL).
+ * bc_writer_finish_ok_many completes the log rows of n calls that were
+ * answered OK and finishes their jobs as done, with one statement (a zero
+ * meta code or HTTP status is NULL).
  */
 void
-bc_writer_call_end_ok_many(const int64 *call_ids, const int64 *durations,
-						   const int *http_status, const int *meta_codes,
-						   const int64 *bytes, int n)
+bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids, const int64 *durations,
+						 const int *http_status, const int *meta_codes, const int64 *bytes,
+						 int n, TimestampTz now)
 {
 	BcArgs		a;
 	Datum	   *st = palloc(sizeof(Datum) * n);
 	Datum	   *mc = palloc(sizeof(Datum) * n);
 	bool	   *stnull = palloc(sizeof(bool) * n);
 	bool	   *mcnull = palloc(sizeof(bool) * n);
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	bool		isnull;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -438,18 +445,17 @@ bc_writer_call_end_ok_many(const int64 *call_ids, const int64 *durations,
 	bc_args_reset(&a);
 	bc_args_datum(&a, bc_writer_int8_array(call_ids, n), false);
 	bc_args_datum(&a, bc_writer_int8_array(durations, n), false);
-	bc_args_datum(&a, PointerGetDatum(construct_md_array(st, stnull, 1, dims, lbs, INT4OID,
-														 sizeof(int32), true, TYPALIGN_INT)),
-				  false);
-	bc_args_datum(&a, PointerGetDatum(construct_md_array(mc, mcnull, 1, dims, lbs, INT4OID,
-														 sizeof(int32), true, TYPALIGN_INT)),
-				  false);
+	bc_args_datum(&a, bc_writer_array(st, stnull, n, INT4OID), false);
+	bc_args_datum(&a, bc_writer_array(mc, mcnull, n, INT4OID), false);
 	bc_args_datum(&a, bc_writer_int8_array(bytes, n), false);
-	(void) bc_writer_plan(BC_W_CALL_END_OK_MANY);
-	if (bc_writer_execute_by_key(bc_writer_plans[BC_W_CALL_END_OK_MANY], a.values,
-								 a.nulls) != SPI_OK_UPDATE ||
-		SPI_processed != (uint64) n)
-		elog(ERROR, "brickcat: completing the call log failed");
+	bc_args_datum(&a, bc_writer_int8_array(job_ids, n), false);
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_CALL_END_OK_MANY), a.values,
+								 a.nulls) != SPI_OK_UPDATE_RETURNING ||
+		SPI_processed != (uint64) n ||
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+									&isnull)) != n)
+		elog(ERROR, "brickcat: finishing jobs answered OK failed");
 }
 
 /*
