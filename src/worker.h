@@ -10,6 +10,7 @@
 #define BC_WORKER_H
 
 #include "brickcat.h"
+#include "executor/spi.h"
 
 #include "shmem.h"
 
