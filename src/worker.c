@@ -6,13 +6,17 @@
  *	  credential stop, sends them through the BrickLink client, and stores
  *	  the answers.
  *
- * The answers that have arrived are stored together, in the transaction
- * that then claims, debits and logs the next calls (one commit per round,
- * not two per call); the data of good answers is written in one
- * subtransaction, or, when one of them is refused, each in its own.
- * Count before you call: the claim, the quota debit and the call's log row
- * are committed before the request is sent, so a crash over-counts by the
- * calls in flight and never under-counts.  When there is nothing to do the
+ * A round first claims, debits and logs the calls for the slots the
+ * answers freed (what the answers taught -- breaker, credentials,
+ * throttling -- applied first) and commits; sends them; and only then
+ * stores the answers together in a second transaction, while BrickLink
+ * works on the new calls.  The data of good answers is written in one
+ * subtransaction (the items with one statement), or, when one of them is
+ * refused, each in its own; their log rows and jobs are finished with one
+ * statement.  Count before you call: the claim, the quota debit and the
+ * call's log row are committed before the request is sent, so a crash
+ * over-counts by the calls in flight and never under-counts (and repeats
+ * at most the calls in flight plus the answers not yet stored).  When there is nothing to do the
  * worker sleeps on its latch until the next job is due (backoff, limiter
  * refusal, lease expiry) or the next prune, running no queries; commits
  * that queue work and readers' requests set the latch.
