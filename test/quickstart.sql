@@ -1,14 +1,34 @@
 -- What test/quickstart shows once the cluster is up.
 \pset footer off
+-- give a just-started worker a moment to attach
+\set QUIET on
+DO $$
+BEGIN
+    FOR i IN 1 .. 50 LOOP
+        EXIT WHEN (SELECT worker_running FROM brickcat.status);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+\set QUIET off
 \echo '== brickcat status'
 SELECT preloaded, worker_running, worker_database, on_demand_fetching FROM brickcat.status;
-SELECT pg_sleep(0.2) FROM brickcat.status WHERE NOT worker_running;
 \echo '== seed the color and category lists from BrickLink catalog downloads (first run only)'
 \set colors :data '/bricklink/colors.xml'
 \set categories :data '/bricklink/categories.xml'
-SELECT (brickcat.import_catalog(:'colors')).* WHERE NOT EXISTS (SELECT FROM brickcat.color);
-SELECT (brickcat.import_catalog(:'categories')).* WHERE NOT EXISTS (SELECT FROM brickcat.category);
-\echo '== part 3001, first read: fetched on demand from BrickLink'
+SELECT NOT EXISTS (SELECT FROM brickcat.color) AS seed_colors,
+       NOT EXISTS (SELECT FROM brickcat.category) AS seed_categories \gset
+\if :seed_colors
+SELECT * FROM brickcat.import_catalog(:'colors');
+\else
+\echo '(colors already seeded)'
+\endif
+\if :seed_categories
+SELECT * FROM brickcat.import_catalog(:'categories');
+\else
+\echo '(categories already seeded)'
+\endif
+\echo '== part 3001, first read: fetched on demand from BrickLink (source upstream; cache on later runs)'
 SELECT item_no, name, weight, source, freshness, error_code FROM brickcat.part('3001');
 \echo '== part 3001 again: served from the cache'
 SELECT item_no, name, weight, source, freshness, next_refresh_at::date FROM brickcat.part('3001');

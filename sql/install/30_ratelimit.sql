@@ -83,11 +83,12 @@ BEGIN
         RAISE EXCEPTION 'period must not be NULL'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Give an interval such as ''1 second'' or ''1 day''.';
     END IF;
-    p_us := (extract(epoch FROM period) * 1000000)::bigint;
-    IF p_us <= 0 OR p_us > 3650::bigint * 86400 * 1000000 THEN
+    -- compared as numeric first: a huge interval must not overflow bigint
+    IF extract(epoch FROM period) * 1000000 NOT BETWEEN 0.5 AND 3650::numeric * 86400 * 1000000 THEN
         RAISE EXCEPTION 'period must be between 1 microsecond and 3650 days, not %', period
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Give a positive interval such as ''1 second'' or ''1 day''.';
     END IF;
+    p_us := (extract(epoch FROM period) * 1000000)::bigint;
     IF cap <= 0 THEN
         RAISE EXCEPTION 'capacity must be positive, not %', cap
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave capacity NULL to use the rate.';
