@@ -120,7 +120,7 @@ CREATE FUNCTION brickcat.item_color_sync() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
-        UPDATE brickcat.item_color_set SET color_ids = '{}' WHERE color_ids <> '{}';
+        UPDATE brickcat.item_color_set SET color_ids = '{}' WHERE color_ids IS DISTINCT FROM '{}';
         RETURN NULL;
     END IF;
     IF TG_TABLE_NAME = 'item_color_set' THEN
