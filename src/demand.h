@@ -14,7 +14,8 @@
  *		score = score * 2^(-(now - updated_at) / brickcat.demand_half_life) + n
  *
  * and stores demanded_until, the instant the decayed score falls below
- * brickcat.demand_threshold, which sweeps find through an index.
+ * brickcat.demand_threshold, which sweeps check by primary key.  The column
+ * is not indexed, so the flush's updates are HOT (see 65_sweep.sql).
  *
  * Flushing never makes a read fail or wait long:
  *	- it is skipped silently on a hot standby, in a read-only transaction,
