@@ -19,10 +19,14 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -33,6 +37,7 @@
 
 #include "demand.h"
 #include "ratelimit.h"
+#include "shmem.h"
 
 #define BC_DEMAND_TYPE_LEN		16	/* longest type is UNSORTED_LOT */
 #define BC_DEMAND_NO_LEN		65	/* item numbers are at most 64 bytes */
@@ -64,6 +69,27 @@ BC_INTERVAL_GUC_HOOKS(bc_demand_flush_interval)
 static HTAB *bc_demand_hash = NULL;
 static TimestampTz bc_demand_last_flush = 0;	/* last attempt, real clock */
 static SPIPlanPtr bc_demand_plan = NULL;
+
+/*
+ * With brickcat preloaded, backends of the worker's database hand their
+ * counts to a shared table instead of writing them, and the worker writes
+ * them: a read never waits for the upsert, counts from every backend are
+ * merged before they are written, and reads in read-only transactions count
+ * too.  When the shared table is full, a backend writes its counts itself.
+ */
+#define BC_DEMAND_SHARED_MAX	32768	/* distinct items pending for the worker */
+
+typedef struct BcDemandShared
+{
+	LWLock	   *lock;
+	int			nentries;		/* entries in the shared table */
+} BcDemandShared;
+
+static BcDemandShared *bc_demand_shared = NULL;
+static HTAB *bc_demand_shared_hash = NULL;
+static shmem_request_hook_type bc_demand_prev_request_hook = NULL;
+static shmem_startup_hook_type bc_demand_prev_startup_hook = NULL;
+static int	bc_demand_in_worker_db = -1;	/* -1: not checked yet */
 
 static const char *const bc_demand_item_types[] = {
 	"PART", "SET", "MINIFIG", "BOOK", "GEAR", "CATALOG", "INSTRUCTION",
@@ -293,6 +319,165 @@ bc_demand_flush(void)
 }
 
 /*
+ * bc_demand_shmem_size is the size of the shared table of pending counts.
+ */
+static Size
+bc_demand_shmem_size(void)
+{
+	return add_size(MAXALIGN(sizeof(BcDemandShared)),
+					hash_estimate_size(BC_DEMAND_SHARED_MAX, sizeof(BcDemandEntry)));
+}
+
+/*
+ * bc_demand_shmem_request asks for the shared table and its lock.
+ */
+static void
+bc_demand_shmem_request(void)
+{
+	if (bc_demand_prev_request_hook)
+		bc_demand_prev_request_hook();
+	RequestAddinShmemSpace(bc_demand_shmem_size());
+	RequestNamedLWLockTranche("brickcat demand", 1);
+}
+
+/*
+ * bc_demand_shmem_startup creates or attaches to the shared table.
+ */
+static void
+bc_demand_shmem_startup(void)
+{
+	HASHCTL		ctl;
+	bool		found;
+
+	if (bc_demand_prev_startup_hook)
+		bc_demand_prev_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	bc_demand_shared = ShmemInitStruct("brickcat demand", sizeof(BcDemandShared), &found);
+	if (!found)
+	{
+		bc_demand_shared->lock = &(GetNamedLWLockTranche("brickcat demand"))->lock;
+		bc_demand_shared->nentries = 0;
+	}
+	ctl.keysize = sizeof(BcDemandKey);
+	ctl.entrysize = sizeof(BcDemandEntry);
+	bc_demand_shared_hash = ShmemInitHash("brickcat demand counts", BC_DEMAND_SHARED_MAX,
+										  BC_DEMAND_SHARED_MAX, &ctl,
+										  HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * bc_demand_worker_writes says whether this backend's counts may go to the
+ * worker: brickcat preloaded, its worker running, and in this database.
+ */
+static bool
+bc_demand_worker_writes(void)
+{
+	if (bc_demand_shared == NULL || IsBackgroundWorker || !bc_worker_running())
+		return false;
+	if (bc_demand_in_worker_db < 0)
+	{
+		char	   *db = get_database_name(MyDatabaseId);
+
+		bc_demand_in_worker_db = db != NULL && bc_database != NULL &&
+			strcmp(db, bc_database) == 0;
+	}
+	return bc_demand_in_worker_db == 1;
+}
+
+/*
+ * bc_demand_handoff moves the backend's pending counts into the shared
+ * table for the worker and wakes it; true when none is left behind (false
+ * also when the worker cannot take them).
+ */
+static bool
+bc_demand_handoff(void)
+{
+	HASH_SEQ_STATUS seq;
+	BcDemandEntry *e;
+	bool		moved = false;
+
+	if (!bc_demand_worker_writes())
+		return false;
+	bc_demand_last_flush = GetCurrentTimestamp();
+	if (bc_demand_hash == NULL)
+		return true;
+	LWLockAcquire(bc_demand_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, bc_demand_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		bool		found;
+		BcDemandEntry *s = hash_search(bc_demand_shared_hash, &e->key,
+									   HASH_ENTER_NULL, &found);
+
+		if (s == NULL)
+			continue;			/* full: stays here */
+		if (!found)
+		{
+			s->count = 0;
+			bc_demand_shared->nentries++;
+		}
+		s->count += e->count;
+		(void) hash_search(bc_demand_hash, &e->key, HASH_REMOVE, NULL);
+		moved = true;
+	}
+	LWLockRelease(bc_demand_shared->lock);
+	if (moved)
+		bc_worker_wake();
+	return hash_get_num_entries(bc_demand_hash) == 0;
+}
+
+/*
+ * bc_demand_worker_flush is the worker's part: take the counts backends
+ * handed over and write them, in the worker's open transaction; returns the
+ * number of items written.
+ */
+int
+bc_demand_worker_flush(void)
+{
+	HASH_SEQ_STATUS seq;
+	BcDemandEntry *e;
+	int			room;
+
+	if (bc_demand_shared == NULL)
+		return 0;
+	room = BC_DEMAND_MAX_ENTRIES -
+		(bc_demand_hash ? (int) hash_get_num_entries(bc_demand_hash) : 0);
+	LWLockAcquire(bc_demand_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, bc_demand_shared_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (room == 0)
+		{
+			hash_seq_term(&seq);
+			break;
+		}
+		if (bc_demand_add(e->key.item_type, e->key.item_no, e->count))
+			room--;
+		(void) hash_search(bc_demand_shared_hash, &e->key, HASH_REMOVE, NULL);
+		bc_demand_shared->nentries--;
+	}
+	LWLockRelease(bc_demand_shared->lock);
+	return bc_demand_flush();
+}
+
+/*
+ * bc_demand_worker_pending says whether backends handed counts over.
+ */
+bool
+bc_demand_worker_pending(void)
+{
+	bool		pending;
+
+	if (bc_demand_shared == NULL)
+		return false;
+	LWLockAcquire(bc_demand_shared->lock, LW_SHARED);
+	pending = bc_demand_shared->nentries > 0;
+	LWLockRelease(bc_demand_shared->lock);
+	return pending;
+}
+
+/*
  * bc_demand_record counts one read of an item and flushes the backend's
  * counts when brickcat.demand_flush_interval has passed; see demand.h.
  */
@@ -315,7 +500,11 @@ bc_demand_record(const char *item_type, const char *item_no)
 	if (now - bc_demand_last_flush >= bc_demand_flush_interval.usec ||
 		now < bc_demand_last_flush ||
 		hash_get_num_entries(bc_demand_hash) >= BC_DEMAND_MAX_ENTRIES)
-		(void) bc_demand_flush();
+	{
+		/* with an interval, the worker writes the counts if it can */
+		if (bc_demand_flush_interval.usec == 0 || !bc_demand_handoff())
+			(void) bc_demand_flush();
+	}
 }
 
 /*
@@ -424,8 +613,15 @@ bc_demand_init(void)
 							 &bc_demand_threshold, 0.5, 1e-6, 1e9,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 	bc_define_interval_guc(&bc_demand_flush_interval,
-						   "How often a backend writes the read demand it counted into brickcat.item_demand.",
-						   "0 writes on every read.",
+						   "How often a backend passes the read demand it counted on to brickcat.item_demand.",
+						   "The worker writes it when it runs in this database; 0 makes every read write its count itself.",
 						   "5s", PGC_USERSET, 0,
 						   bc_demand_flush_interval_check, bc_demand_flush_interval_assign);
+	if (process_shared_preload_libraries_in_progress)
+	{
+		bc_demand_prev_request_hook = shmem_request_hook;
+		shmem_request_hook = bc_demand_shmem_request;
+		bc_demand_prev_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = bc_demand_shmem_startup;
+	}
 }

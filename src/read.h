@@ -62,6 +62,7 @@ typedef struct BcKey
 	int32		color_id;		/* prices only */
 	const char *guide_type;		/* prices only: "sold" or "stock" */
 	char		condition;		/* prices only: 'N' or 'U' */
+	bool		with_quantity;	/* colors only: read quantities too */
 	char		target[BC_READ_TARGET_LEN];	/* fetch target, e.g. item:PART:3001 */
 } BcKey;
 

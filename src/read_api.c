@@ -253,6 +253,7 @@ bc_get_known_colors_sql(PG_FUNCTION_ARGS)
 	memset(&read, 0, sizeof(read));
 	bc_read_key_init(&read.key, BC_DS_COLORS,
 					 bc_read_item_type_arg(PG_GETARG_TEXT_PP(1)), no, 0, NULL, 0);
+	read.key.with_quantity = true;
 	wait_usec = bc_read_wait_arg(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
 	bc_demand_record(read.key.item_type, no);

@@ -229,6 +229,7 @@ bc_read_key_init(BcKey *key, BcDataset ds, const char *item_type,
 	key->color_id = color_id;
 	key->guide_type = guide_type;
 	key->condition = condition;
+	key->with_quantity = false;
 	switch (ds)
 	{
 		case BC_DS_ITEM:

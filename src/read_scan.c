@@ -21,8 +21,10 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_type.h"
 #include "catalog/namespace.h"
 #include "executor/tuptable.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -68,7 +70,8 @@ typedef struct BcRelCache
 	Oid			relid;
 	Oid			indexid;
 	AttrNumber	stamp_attno;
-	AttrNumber	extra_attno;	/* price: currency; item_color: color_id; color: name */
+	AttrNumber	extra_attno;	/* price: currency; item_color: color_id;
+								 * color: name; item_color_set: color_ids */
 } BcRelCache;
 
 static BcRelCache bc_rels[BC_REL_COUNT];
@@ -165,8 +168,10 @@ bc_scan_resolve(void)
 			bc_rels[i].extra_attno = get_attnum(relid, "color_id");
 		else if (i == BC_REL_COLOR)
 			bc_rels[i].extra_attno = get_attnum(relid, "color_name");
+		else if (i == BC_REL_COLOR_SET)
+			bc_rels[i].extra_attno = get_attnum(relid, "color_ids");
 		if (bc_rels[i].stamp_attno == InvalidAttrNumber ||
-			((i == BC_REL_PRICE || i == BC_REL_ITEM_COLOR || i == BC_REL_COLOR) &&
+			(i != BC_REL_ITEM && i != BC_REL_NOT_FOUND &&
 			 bc_rels[i].extra_attno == InvalidAttrNumber))
 			elog(ERROR, "brickcat.%s lacks a column the read path needs",
 				 bc_rel_info[i].relname);
@@ -287,7 +292,41 @@ bc_scan_stamp(TupleTableSlot *slot, BcRelId id, BcCached *out)
 }
 
 /*
- * bc_scan_colors reads an item's known-colors timestamp and list.
+ * bc_scan_color_ids fills out's color list from item_color_set.color_ids
+ * (kept equal to item_color by triggers); false when the column is NULL.
+ */
+static bool
+bc_scan_color_ids(TupleTableSlot *slot, BcCached *out)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, bc_rels[BC_REL_COLOR_SET].extra_attno, &isnull);
+	ArrayType  *arr;
+	int32	   *ids;
+	int			n;
+
+	if (isnull)
+		return false;
+	arr = DatumGetArrayTypeP(d);
+	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT4OID)
+		return false;
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	ids = (int32 *) ARR_DATA_PTR(arr);
+	out->colors = palloc(sizeof(BcColorEntry) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		out->colors[i].color_id = ids[i];
+		out->colors[i].quantity = 0;
+		out->colors[i].quantity_isnull = true;
+	}
+	out->ncolors = n;
+	if ((Pointer) arr != DatumGetPointer(d))
+		pfree(arr);
+	return true;
+}
+
+/*
+ * bc_scan_colors reads an item's known-colors timestamp and list: the ids
+ * from item_color_set alone unless the key wants quantities.
  */
 static void
 bc_scan_colors(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
@@ -301,6 +340,8 @@ bc_scan_colors(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 	if (!index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
 		return;
 	bc_scan_stamp(r->slot, BC_REL_COLOR_SET, out);
+	if (!key->with_quantity && bc_scan_color_ids(r->slot, out))
+		return;
 
 	bc_scan_item_keys(keys, key->item_type, key->item_no);
 	r = bc_scan_rel(sc, BC_REL_ITEM_COLOR, snap, keys, 2);

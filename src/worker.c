@@ -43,6 +43,7 @@
 #include "utils/timestamp.h"
 
 #include "bricklink_client.h"
+#include "demand.h"
 #include "quota.h"
 #include "worker.h"
 
@@ -1057,6 +1058,13 @@ bc_worker_main(Datum arg)
 		now = bc_now();
 		if (now >= st.next_prune)
 			bc_worker_housekeeping(&st, now);
+		/* read demand handed over by backends (demand.c), a few batches */
+		for (int i = 0; i < 4 && bc_demand_worker_pending(); i++)
+		{
+			bc_worker_begin("brickcat: demand flush");
+			(void) bc_demand_worker_flush();
+			bc_worker_commit();
+		}
 		if (now >= st.next_due)
 		{
 			st.next_due = DT_NOEND;

@@ -90,6 +90,7 @@ CREATE TABLE brickcat.item_color_set (
     colors_fetched_at timestamptz,
     last_attempt_at   timestamptz,
     last_error        text,
+    color_ids         integer[],
     PRIMARY KEY (item_type, item_no)
 );
 COMMENT ON TABLE brickcat.item_color_set IS
@@ -106,6 +107,70 @@ CREATE TABLE brickcat.item_color (
 );
 COMMENT ON TABLE brickcat.item_color IS
   'The colors an item is known in, with BrickLink''s quantity; replaced as a whole on each refresh (see item_color_set for its timestamp)';
+
+-- item_color_set.color_ids repeats the item's color ids so that a cache-hit
+-- read finds an item's colors and their timestamp in one index probe.  The
+-- triggers below keep it equal to brickcat.item_color for every writer.
+COMMENT ON COLUMN brickcat.item_color_set.color_ids IS
+  'The item''s color ids from brickcat.item_color in ascending order (empty when none), kept by triggers on both tables; read by get_item and get_items';
+
+CREATE FUNCTION brickcat.item_color_sync() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE brickcat.item_color_set SET color_ids = '{}' WHERE color_ids IS DISTINCT FROM '{}';
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME = 'item_color_set' THEN
+        NEW.color_ids := ARRAY(SELECT c.color_id FROM brickcat.item_color c
+                                WHERE c.item_type = NEW.item_type AND c.item_no = NEW.item_no
+                                ORDER BY c.color_id);
+        RETURN NEW;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE brickcat.item_color_set s
+           SET color_ids = ARRAY(SELECT c.color_id FROM brickcat.item_color c
+                                  WHERE c.item_type = s.item_type AND c.item_no = s.item_no
+                                  ORDER BY c.color_id)
+         WHERE (s.item_type, s.item_no) IN (SELECT n.item_type, n.item_no FROM bc_new_rows n);
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE brickcat.item_color_set s
+           SET color_ids = ARRAY(SELECT c.color_id FROM brickcat.item_color c
+                                  WHERE c.item_type = s.item_type AND c.item_no = s.item_no
+                                  ORDER BY c.color_id)
+         WHERE (s.item_type, s.item_no) IN (SELECT o.item_type, o.item_no FROM bc_old_rows o);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION brickcat.item_color_sync() IS
+  'Trigger function: keeps brickcat.item_color_set.color_ids equal to the item''s rows in brickcat.item_color';
+CREATE TRIGGER item_color_set_color_ids BEFORE INSERT OR UPDATE OF item_type, item_no, color_ids
+    ON brickcat.item_color_set FOR EACH ROW EXECUTE FUNCTION brickcat.item_color_sync();
+COMMENT ON TRIGGER item_color_set_color_ids ON brickcat.item_color_set IS
+  'Fills color_ids from brickcat.item_color when a row is added or its key changes';
+CREATE TRIGGER item_color_ids_insert AFTER INSERT ON brickcat.item_color
+    REFERENCING NEW TABLE AS bc_new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION brickcat.item_color_sync();
+COMMENT ON TRIGGER item_color_ids_insert ON brickcat.item_color IS
+  'Updates item_color_set.color_ids of the items whose colors were added';
+CREATE TRIGGER item_color_ids_update AFTER UPDATE ON brickcat.item_color
+    REFERENCING NEW TABLE AS bc_new_rows OLD TABLE AS bc_old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION brickcat.item_color_sync();
+COMMENT ON TRIGGER item_color_ids_update ON brickcat.item_color IS
+  'Updates item_color_set.color_ids of the items whose colors changed';
+CREATE TRIGGER item_color_ids_delete AFTER DELETE ON brickcat.item_color
+    REFERENCING OLD TABLE AS bc_old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION brickcat.item_color_sync();
+COMMENT ON TRIGGER item_color_ids_delete ON brickcat.item_color IS
+  'Updates item_color_set.color_ids of the items whose colors were removed';
+CREATE TRIGGER item_color_ids_truncate AFTER TRUNCATE ON brickcat.item_color
+    FOR EACH STATEMENT EXECUTE FUNCTION brickcat.item_color_sync();
+COMMENT ON TRIGGER item_color_ids_truncate ON brickcat.item_color IS
+  'Empties item_color_set.color_ids when brickcat.item_color is truncated';
 
 CREATE TABLE brickcat.price_guide (
     item_type       text COLLATE "C" NOT NULL,
