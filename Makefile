@@ -37,6 +37,10 @@ EXTRA_CLEAN  = tmp_check tmp_check_iso output_iso results regression.diffs regre
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks header dependencies only when the server was configured with
+# --enable-depend (Debian's is not): rebuild every object when a header changes.
+$(OBJS): $(wildcard src/*.h)
+
 # The install script is assembled from the pieces in sql/install, in name order.
 sql/brickcat--1.0.sql: $(sort $(wildcard $(srcdir)/sql/install/*.sql))
 	cat $^ > $@
