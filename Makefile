@@ -32,14 +32,18 @@ TAP_TESTS    = 1
 PROVE_TESTS  = $(sort $(wildcard test/t/*.pl))
 PROVE_FLAGS  = -I $(srcdir)/test/perl
 
-EXTRA_CLEAN  = tmp_check tmp_check_iso output_iso results regression.diffs regression.out
+EXTRA_CLEAN  = src/.build-flavour tmp_check tmp_check_iso output_iso results regression.diffs regression.out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS tracks header dependencies only when the server was configured with
 # --enable-depend (Debian's is not): rebuild every object when a header changes.
-$(OBJS): $(wildcard src/*.h)
+# Switching BRICKCAT_ASSERT on or off rebuilds them too: src/.build-flavour
+# is rewritten (so newer than every object) only when the flavour changes.
+BC_FLAVOUR := $(if $(BRICKCAT_ASSERT),assert,plain)
+$(shell [ "$$(cat src/.build-flavour 2>/dev/null)" = "$(BC_FLAVOUR)" ] || echo $(BC_FLAVOUR) > src/.build-flavour)
+$(OBJS): $(wildcard src/*.h) src/.build-flavour
 
 # The install script is assembled from the pieces in sql/install, in name order.
 sql/brickcat--1.0.sql: $(sort $(wildcard $(srcdir)/sql/install/*.sql))
