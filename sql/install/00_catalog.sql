@@ -255,6 +255,7 @@ COMMENT ON COLUMN brickcat.fetch_queue.target IS
   'Canonical key of what to fetch: item:TYPE:NO, colors:TYPE:NO, price:TYPE:NO:COLOR:sold|stock:N|U, color_list, category_list';
 COMMENT ON COLUMN brickcat.fetch_queue.not_before IS 'The job is not started before this time (backoff, limiter refusals)';
 COMMENT ON COLUMN brickcat.fetch_queue.lease_until IS 'A running job whose lease has passed is taken up again (its worker died)';
+COMMENT ON COLUMN brickcat.fetch_queue.reason IS 'Why the job is in its state: what queued it (a sweep reason, read: request table full...) until the worker claims it, why it waits again (quota refusal, lease expired), why it failed; NULL while running and once done';
 CREATE UNIQUE INDEX fetch_queue_open_target_idx ON brickcat.fetch_queue (target)
     WHERE state IN ('queued', 'running');
 COMMENT ON INDEX brickcat.fetch_queue_open_target_idx IS 'At most one open job per target';
