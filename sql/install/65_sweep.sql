@@ -36,6 +36,13 @@ CREATE FUNCTION brickcat.demand_score(score double precision, updated_at timesta
 COMMENT ON FUNCTION brickcat.demand_score(double precision, timestamptz) IS
   'A demand score written at updated_at, decayed to brickcat.now() with half-life brickcat.demand_half_life';
 
+CREATE FUNCTION brickcat.demand_dropped()
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'bc_demand_dropped_sql'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION brickcat.demand_dropped() IS
+  'Reads not counted as demand since the server started (with brickcat preloaded; else in this session) because the reading backend''s table of pending counts was full while the worker could take no more (it was behind)';
+
 CREATE VIEW brickcat.demand AS
     SELECT d.item_type, d.item_no,
            brickcat.demand_score(d.score, d.updated_at) AS score,
