@@ -11,7 +11,7 @@ CREATE TABLE brickcat.item_demand (
     PRIMARY KEY (item_type, item_no)
 ) WITH (fillfactor = 80);
 COMMENT ON TABLE brickcat.item_demand IS
-  'Read demand per item: reads counted by each backend and written about every brickcat.demand_flush_interval (by brickcat''s worker when it runs), decayed with half-life brickcat.demand_half_life; sweeps refresh demanded items first';
+  'Read demand per item: reads counted by each backend, passed on about every brickcat.demand_flush_interval and written by brickcat''s worker about every brickcat.demand_write_interval (by the backend itself when the worker does not run in this database), decayed with half-life brickcat.demand_half_life; sweeps refresh demanded items first';
 COMMENT ON COLUMN brickcat.item_demand.score IS
   'Decayed read count as of updated_at: each read adds 1, halved every brickcat.demand_half_life (see brickcat.demand for the score now)';
 COMMENT ON COLUMN brickcat.item_demand.updated_at IS 'When score was last written (brickcat''s clock)';
