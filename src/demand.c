@@ -42,6 +42,7 @@
 #define BC_DEMAND_TYPE_LEN		16	/* longest type is UNSORTED_LOT */
 #define BC_DEMAND_NO_LEN		65	/* item numbers are at most 64 bytes */
 #define BC_DEMAND_MAX_ENTRIES	16384	/* distinct items pending per backend */
+#define BC_DEMAND_WORKER_MAX_ENTRIES 131072	/* distinct items the worker merges */
 #define BC_DEMAND_LOCK_TIMEOUT_MS 50
 
 typedef struct BcDemandKey
@@ -62,12 +63,28 @@ static BcIntervalGuc bc_demand_flush_interval = {"brickcat.demand_flush_interval
 	INT64CONST(5) * USECS_PER_SEC, 0, USECS_PER_HOUR, NULL};
 double		bc_demand_threshold = 0.5;
 static bool bc_demand_track = true;
+static BcIntervalGuc bc_demand_write_interval = {"brickcat.demand_write_interval", NULL,
+	INT64CONST(30) * USECS_PER_SEC, 0, USECS_PER_HOUR, NULL};
 
 BC_INTERVAL_GUC_HOOKS(bc_demand_half_life)
 BC_INTERVAL_GUC_HOOKS(bc_demand_flush_interval)
+BC_INTERVAL_GUC_HOOKS(bc_demand_write_interval)
 
 static HTAB *bc_demand_hash = NULL;
-static TimestampTz bc_demand_last_flush = 0;	/* last attempt, real clock */
+static int	bc_demand_max_entries = BC_DEMAND_MAX_ENTRIES;
+
+/*
+ * The last flush or hand-over attempt, as the start time of the statement
+ * that made it (so a long statement, such as a loop calling get_item, makes
+ * at most one attempt on the interval), and whether it left counts behind
+ * (then the next attempt waits for the interval even when the table is full).
+ */
+static TimestampTz bc_demand_last_flush = 0;
+static bool bc_demand_stuck = false;
+static int64 bc_demand_dropped_local = 0;	/* without the shared table */
+
+/* When the worker's oldest unwritten counts reached it (brickcat's clock). */
+static TimestampTz bc_demand_worker_since = 0;
 static SPIPlanPtr bc_demand_plan = NULL;
 
 /*
@@ -83,6 +100,7 @@ typedef struct BcDemandShared
 {
 	LWLock	   *lock;
 	int			nentries;		/* entries in the shared table */
+	pg_atomic_uint64 dropped;	/* reads not counted: every table was full */
 } BcDemandShared;
 
 static BcDemandShared *bc_demand_shared = NULL;
@@ -128,13 +146,22 @@ bc_demand_key_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(ea->key.item_no, eb->key.item_no);
 }
 
+static void bc_demand_at_exit(int code, Datum arg);
+
 /*
  * bc_demand_hash_create creates the backend-local table of pending counts.
  */
 static void
 bc_demand_hash_create(void)
 {
+	static bool exit_hooked = false;
 	HASHCTL		ctl;
+
+	if (!exit_hooked && bc_demand_shared != NULL && !IsBackgroundWorker)
+	{
+		before_shmem_exit(bc_demand_at_exit, (Datum) 0);
+		exit_hooked = true;
+	}
 
 	ctl.keysize = sizeof(BcDemandKey);
 	ctl.entrysize = sizeof(BcDemandEntry);
@@ -164,7 +191,7 @@ bc_demand_add(const char *item_type, const char *item_no, double n)
 	e = hash_search(bc_demand_hash, &key, HASH_FIND, NULL);
 	if (e == NULL)
 	{
-		if (hash_get_num_entries(bc_demand_hash) >= BC_DEMAND_MAX_ENTRIES)
+		if (hash_get_num_entries(bc_demand_hash) >= bc_demand_max_entries)
 			return false;
 		e = hash_search(bc_demand_hash, &key, HASH_ENTER, &found);
 		e->count = 0;
@@ -258,7 +285,7 @@ bc_demand_flush(void)
 	int			n = 0;
 	volatile bool ok = false;
 
-	bc_demand_last_flush = GetCurrentTimestamp();
+	bc_demand_last_flush = GetCurrentStatementStartTimestamp();
 	if (bc_demand_hash == NULL || hash_get_num_entries(bc_demand_hash) == 0)
 		return 0;
 	if (!bc_demand_can_write(&owner))
@@ -357,6 +384,7 @@ bc_demand_shmem_startup(void)
 	{
 		bc_demand_shared->lock = &(GetNamedLWLockTranche("brickcat demand"))->lock;
 		bc_demand_shared->nentries = 0;
+		pg_atomic_init_u64(&bc_demand_shared->dropped, 0);
 	}
 	ctl.keysize = sizeof(BcDemandKey);
 	ctl.entrysize = sizeof(BcDemandEntry);
@@ -399,7 +427,6 @@ bc_demand_handoff(void)
 
 	if (!bc_demand_worker_writes())
 		return false;
-	bc_demand_last_flush = GetCurrentTimestamp();
 	if (bc_demand_hash == NULL)
 		return true;
 	LWLockAcquire(bc_demand_shared->lock, LW_EXCLUSIVE);
@@ -411,7 +438,10 @@ bc_demand_handoff(void)
 									   HASH_ENTER_NULL, &found);
 
 		if (s == NULL)
-			continue;			/* full: stays here */
+		{
+			hash_seq_term(&seq);	/* full: the rest stays here */
+			break;
+		}
 		if (!found)
 		{
 			s->count = 0;
@@ -428,20 +458,40 @@ bc_demand_handoff(void)
 }
 
 /*
+ * bc_demand_at_exit hands a backend's pending counts to the worker when the
+ * backend exits, if it already knows that the worker takes them (no catalog
+ * access here).
+ */
+static void
+bc_demand_at_exit(int code, Datum arg)
+{
+	if (bc_demand_in_worker_db == 1 && bc_demand_hash != NULL &&
+		hash_get_num_entries(bc_demand_hash) > 0 &&
+		!LWLockHeldByMe(bc_demand_shared->lock))
+		(void) bc_demand_handoff();
+}
+
+/*
  * bc_demand_worker_flush is the worker's part: take the counts backends
- * handed over and write them, in the worker's open transaction; returns the
- * number of items written.
+ * handed over, merging them into the worker's own table, and write that
+ * table (in the worker's open transaction) when its oldest unwritten counts
+ * are brickcat.demand_write_interval old, or when it or the shared table
+ * overflows; returns the number of items written.
  */
 int
 bc_demand_worker_flush(void)
 {
 	HASH_SEQ_STATUS seq;
 	BcDemandEntry *e;
+	TimestampTz now;
 	int			room;
+	bool		left;
+	int			n;
 
 	if (bc_demand_shared == NULL)
 		return 0;
-	room = BC_DEMAND_MAX_ENTRIES -
+	bc_demand_max_entries = BC_DEMAND_WORKER_MAX_ENTRIES;
+	room = bc_demand_max_entries -
 		(bc_demand_hash ? (int) hash_get_num_entries(bc_demand_hash) : 0);
 	LWLockAcquire(bc_demand_shared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&seq, bc_demand_shared_hash);
@@ -457,12 +507,38 @@ bc_demand_worker_flush(void)
 		(void) hash_search(bc_demand_shared_hash, &e->key, HASH_REMOVE, NULL);
 		bc_demand_shared->nentries--;
 	}
+	left = bc_demand_shared->nentries > 0;
 	LWLockRelease(bc_demand_shared->lock);
-	return bc_demand_flush();
+
+	if (bc_demand_hash == NULL || hash_get_num_entries(bc_demand_hash) == 0)
+		return 0;
+	now = bc_now();
+	if (bc_demand_worker_since == 0 || now < bc_demand_worker_since)
+		bc_demand_worker_since = now;
+	if (!left && room > 0 && now < bc_demand_worker_next_write())
+		return 0;
+	n = bc_demand_flush();
+	/* written: nothing waits; failed: the counts wait one more interval */
+	bc_demand_worker_since = bc_demand_hash != NULL ? now : 0;
+	return n;
 }
 
 /*
- * bc_demand_worker_pending says whether backends handed counts over.
+ * bc_demand_worker_next_write is when the worker should write the counts it
+ * merged, DT_NOEND when it holds none.
+ */
+TimestampTz
+bc_demand_worker_next_write(void)
+{
+	if (bc_demand_hash == NULL || hash_get_num_entries(bc_demand_hash) == 0 ||
+		bc_demand_worker_since == 0)
+		return DT_NOEND;
+	return bc_demand_worker_since + bc_demand_write_interval.usec;
+}
+
+/*
+ * bc_demand_worker_pending says whether backends handed counts over or the
+ * worker's own counts are due to be written.
  */
 bool
 bc_demand_worker_pending(void)
@@ -474,36 +550,84 @@ bc_demand_worker_pending(void)
 	LWLockAcquire(bc_demand_shared->lock, LW_SHARED);
 	pending = bc_demand_shared->nentries > 0;
 	LWLockRelease(bc_demand_shared->lock);
-	return pending;
+	return pending || bc_now() >= bc_demand_worker_next_write();
 }
 
 /*
- * bc_demand_record counts one read of an item and flushes the backend's
- * counts when brickcat.demand_flush_interval has passed; see demand.h.
+ * bc_demand_dropped_count returns the number of reads not counted because
+ * every table that could hold them was full.
+ */
+int64
+bc_demand_dropped_count(void)
+{
+	if (bc_demand_shared == NULL)
+		return bc_demand_dropped_local;
+	return (int64) pg_atomic_read_u64(&bc_demand_shared->dropped);
+}
+
+/*
+ * bc_demand_pass_on hands the backend's counts to the worker, or writes them
+ * when the worker cannot take them (or the interval is 0), and notes whether
+ * counts were left behind.  A reading backend never writes when the worker
+ * takes its counts: when the shared table is full they wait here for the
+ * next interval.
+ */
+static void
+bc_demand_pass_on(TimestampTz now)
+{
+	bc_demand_last_flush = now;
+	if (bc_demand_flush_interval.usec > 0 && bc_demand_worker_writes())
+		(void) bc_demand_handoff();
+	else
+		(void) bc_demand_flush();
+	bc_demand_stuck = bc_demand_hash != NULL && hash_get_num_entries(bc_demand_hash) > 0;
+}
+
+/*
+ * bc_demand_full says whether the backend's table of pending counts is full.
+ */
+static inline bool
+bc_demand_full(void)
+{
+	return bc_demand_hash != NULL &&
+		hash_get_num_entries(bc_demand_hash) >= bc_demand_max_entries;
+}
+
+/*
+ * bc_demand_record counts one read of an item, and passes the backend's
+ * counts on when brickcat.demand_flush_interval has passed since the last
+ * attempt or the table is full; see demand.h.
  */
 void
 bc_demand_record(const char *item_type, const char *item_no)
 {
 	TimestampTz now;
+	bool		added;
 
 	if (!bc_demand_track || item_type == NULL || item_no == NULL)
 		return;
 	if (RecoveryInProgress())
 		return;					/* a standby can never flush */
-	if (!bc_demand_add(item_type, item_no, 1.0) &&
-		(bc_demand_hash == NULL ||
-		 hash_get_num_entries(bc_demand_hash) < BC_DEMAND_MAX_ENTRIES))
+	added = bc_demand_add(item_type, item_no, 1.0);
+	if (!added && !bc_demand_full())
 		return;					/* not an item key */
 
 	/* the statement's start time costs no system call */
 	now = GetCurrentStatementStartTimestamp();
 	if (now - bc_demand_last_flush >= bc_demand_flush_interval.usec ||
 		now < bc_demand_last_flush ||
-		hash_get_num_entries(bc_demand_hash) >= BC_DEMAND_MAX_ENTRIES)
+		(bc_demand_full() && !bc_demand_stuck))
 	{
-		/* with an interval, the worker writes the counts if it can */
-		if (bc_demand_flush_interval.usec == 0 || !bc_demand_handoff())
-			(void) bc_demand_flush();
+		bc_demand_pass_on(now);
+		if (!added)
+			added = bc_demand_add(item_type, item_no, 1.0);
+	}
+	if (!added)
+	{
+		if (bc_demand_shared != NULL)
+			pg_atomic_fetch_add_u64(&bc_demand_shared->dropped, 1);
+		else
+			bc_demand_dropped_local++;
 	}
 }
 
@@ -573,6 +697,17 @@ bc_record_demand_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(recorded);
 }
 
+PG_FUNCTION_INFO_V1(bc_demand_dropped_sql);
+
+/*
+ * bc_demand_dropped_sql implements brickcat.demand_dropped().
+ */
+Datum
+bc_demand_dropped_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(bc_demand_dropped_count());
+}
+
 PG_FUNCTION_INFO_V1(bc_demand_score_sql);
 
 /*
@@ -617,6 +752,11 @@ bc_demand_init(void)
 						   "The worker writes it when it runs in this database; 0 makes every read write its count itself.",
 						   "5s", PGC_USERSET, 0,
 						   bc_demand_flush_interval_check, bc_demand_flush_interval_assign);
+	bc_define_interval_guc(&bc_demand_write_interval,
+						   "How long brickcat's worker merges the read demand backends pass on before writing it.",
+						   "Longer merges more reads of the same item into one row update; 0 writes as soon as counts arrive.",
+						   "30s", PGC_SIGHUP, 0,
+						   bc_demand_write_interval_check, bc_demand_write_interval_assign);
 	if (process_shared_preload_libraries_in_progress)
 	{
 		bc_demand_prev_request_hook = shmem_request_hook;

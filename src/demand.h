@@ -5,15 +5,27 @@
  *	  read and decayed over time, so that sweeps refresh read items first.
  *
  * bc_demand_record() only adds one to a counter in a backend-local hash
- * table (no I/O, no locks, no allocation once an item has been seen).  The
- * counts leave the backend at most once per brickcat.demand_flush_interval,
- * with the first read after the interval.  With brickcat preloaded and its
- * worker running in this database, they are handed to the worker through a
- * shared table (one lock, no write: reads in READ ONLY transactions count
- * too) and the worker writes them, merged across backends; otherwise, when
- * the shared table is full, with an interval of 0, and for
- * brickcat.record_demand(), the backend writes them itself.  Either way the
- * write is one multi-row upsert that applies exponential decay:
+ * table (no I/O, no locks, no system call, no allocation once an item has
+ * been seen).  The counts leave the backend with the first read of a
+ * statement that starts brickcat.demand_flush_interval after the last
+ * attempt, when the table fills up (16,384 items), and when the backend
+ * exits.  Times are statement start times, so a long statement (a loop
+ * calling get_item) passes its counts on only when its table fills.
+ *
+ * With brickcat preloaded and its worker running in this database, the
+ * counts are handed to the worker through a shared table (one lock, no
+ * write: reads in READ ONLY transactions count too).  The worker merges
+ * them in its own table and writes them once its oldest unwritten counts
+ * are brickcat.demand_write_interval old (or its table fills), so that an
+ * item read many times costs one row update per interval.  A reading
+ * backend never writes then: when the shared table is full (the worker is
+ * behind), its counts wait in the backend until the next interval, and
+ * reads of new items that find the backend's table full as well are not
+ * counted, only counted as dropped (brickcat.demand_dropped()).
+ *
+ * Otherwise (no worker here, interval 0, brickcat.record_demand()) the
+ * backend writes its counts itself.  Either way the write is one multi-row
+ * upsert that applies exponential decay:
  *
  *		score = score * 2^(-(now - updated_at) / brickcat.demand_half_life) + n
  *
@@ -24,8 +36,8 @@
  * A backend's own flush never makes a read fail or wait long:
  *	- it is skipped silently on a hot standby, in a read-only transaction,
  *	  in parallel mode, outside a transaction and when the extension is not
- *	  installed in this database (the counts wait for a later read; a full
- *	  table stops taking new items until then);
+ *	  installed in this database (the counts wait for the next interval; a
+ *	  full table stops taking new items until then);
  *	- it runs in a subtransaction as the owner of brickcat.item_demand (so a
  *	  brickcat_reader's read can record demand), with keys sorted (no
  *	  deadlocks between flushing backends) and lock_timeout at most 50 ms;
@@ -33,10 +45,10 @@
  *	  counts are kept for the next attempt.
  * A backend's own flush becomes part of the reader's transaction: if that
  * transaction rolls back, the flushed counts are lost, which is acceptable
- * for a popularity signal (counts handed to the worker are not).  Counts of
- * a backend that exits before its next flush are lost too (at most one
- * flush interval's worth), and so are counts still in the shared table when
- * the server stops.
+ * for a popularity signal (counts handed to the worker are not).  Counts
+ * still in the worker or the shared table when the server stops are lost
+ * (at most one write interval's worth), and so are counts of a backend that
+ * exits without the worker taking them.
  *
  * Callers (the read API) may call bc_demand_record() inside their own SPI
  * connection, but not while they iterate over an SPI result they still
@@ -67,6 +79,10 @@ extern int	bc_demand_flush(void);
  */
 extern bool bc_demand_worker_pending(void);
 extern int	bc_demand_worker_flush(void);
+extern TimestampTz bc_demand_worker_next_write(void);
+
+/* Reads not counted because every table that could hold them was full. */
+extern int64 bc_demand_dropped_count(void);
 
 /* Settings brickcat.demand_half_life, demand_threshold, demand_flush_interval. */
 extern void bc_demand_init(void);

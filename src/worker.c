@@ -954,7 +954,8 @@ bc_worker_housekeeping(BcWorkerState *st, TimestampTz now)
 static void
 bc_worker_sleep(BcWorkerState *st, long max_ms)
 {
-	TimestampTz wake = Min(st->next_due, st->next_prune);
+	TimestampTz wake = Min(Min(st->next_due, st->next_prune),
+						   bc_demand_worker_next_write());
 	int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
 	long		ms = -1;
 	int			rc;

@@ -11,7 +11,7 @@ CREATE TABLE brickcat.item_demand (
     PRIMARY KEY (item_type, item_no)
 ) WITH (fillfactor = 80);
 COMMENT ON TABLE brickcat.item_demand IS
-  'Read demand per item: reads counted by each backend and written about every brickcat.demand_flush_interval (by brickcat''s worker when it runs), decayed with half-life brickcat.demand_half_life; sweeps refresh demanded items first';
+  'Read demand per item: reads counted by each backend, passed on about every brickcat.demand_flush_interval and written by brickcat''s worker about every brickcat.demand_write_interval (by the backend itself when the worker does not run in this database), decayed with half-life brickcat.demand_half_life; sweeps refresh demanded items first';
 COMMENT ON COLUMN brickcat.item_demand.score IS
   'Decayed read count as of updated_at: each read adds 1, halved every brickcat.demand_half_life (see brickcat.demand for the score now)';
 COMMENT ON COLUMN brickcat.item_demand.updated_at IS 'When score was last written (brickcat''s clock)';
@@ -35,6 +35,13 @@ CREATE FUNCTION brickcat.demand_score(score double precision, updated_at timesta
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION brickcat.demand_score(double precision, timestamptz) IS
   'A demand score written at updated_at, decayed to brickcat.now() with half-life brickcat.demand_half_life';
+
+CREATE FUNCTION brickcat.demand_dropped()
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'bc_demand_dropped_sql'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION brickcat.demand_dropped() IS
+  'Reads not counted as demand since the server started (with brickcat preloaded; else in this session) because the reading backend''s table of pending counts was full while the worker could take no more (it was behind)';
 
 CREATE VIEW brickcat.demand AS
     SELECT d.item_type, d.item_no,

@@ -64,6 +64,7 @@ INSERT INTO brickcat.access_rule (kind, object_name, reader, admin, why) VALUES
     ('routine',  'part',               '{EXECUTE}', '{}', 'read API'),
     ('routine',  'record_demand',      '{EXECUTE}', '{}', 'read: applications report reads they serve themselves'),
     ('routine',  'demand_score',       '{EXECUTE}', '{}', 'read: the view brickcat.demand calls it'),
+    ('routine',  'demand_dropped',     '{EXECUTE}', '{}', 'metrics: reads not counted as demand'),
     ('routine',  'stat_cache',         '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_cache'),
     ('routine',  'stat_freshness',     '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_freshness'),
     ('routine',  'upstream_state',     '{EXECUTE}', '{}', 'metrics: behind the view brickcat.stat_upstream'),

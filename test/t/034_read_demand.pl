@@ -14,7 +14,8 @@ use BrickcatTest;
 
 my $sim = BrickcatTest::Simulator->start(seed => 34);
 my $node = BrickcatTest::new_node('demand', sim => $sim,
-	conf => "brickcat.demand_flush_interval = '100ms'\n");
+	conf => "brickcat.demand_flush_interval = '100ms'\n"
+	  . "brickcat.demand_write_interval = '100ms'\n");
 BrickcatTest::wait_for_worker($node);
 
 sub q1 { my ($sql) = @_; return $node->safe_psql('postgres', $sql); }
@@ -44,6 +45,27 @@ ok($node->poll_query_until('postgres',
 		"SELECT round(score) = 4 FROM brickcat.item_demand WHERE item_no = '3003'"),
 	'counts of four backends merged');
 
+# a loop in one statement counts every read; its counts reach the worker
+# when the backend exits
+q1("DO \$\$ BEGIN FOR i IN 1..500 LOOP
+      PERFORM brickcat.get_item('3001');
+    END LOOP; END \$\$");
+ok($node->poll_query_until('postgres',
+		"SELECT round(score) = 503 FROM brickcat.item_demand WHERE item_no = '3001'"),
+	'reads of a long statement counted, handed over at exit');
+is(q1("SELECT brickcat.demand_dropped()"), '0', 'no read dropped');
+
+# the worker merges what it gets for brickcat.demand_write_interval
+q1("ALTER SYSTEM SET brickcat.demand_write_interval = '5s'; SELECT pg_reload_conf()");
+q1("SELECT pg_sleep(0.3)");
+q1("SELECT brickcat.get_item('3002')") for 1 .. 3;
+is(q1("SELECT pg_sleep(0.5); SELECT round(score) FROM brickcat.item_demand WHERE item_no = '3002'"),
+	"\n2", 'not written before the write interval');
+ok($node->poll_query_until('postgres',
+		"SELECT round(score) = 5 FROM brickcat.item_demand WHERE item_no = '3002'"),
+	'written after the write interval, merged');
+q1("ALTER SYSTEM RESET brickcat.demand_write_interval; SELECT pg_reload_conf()");
+
 # record_demand writes at once, in the caller's transaction
 is(q1("BEGIN; SELECT brickcat.record_demand(ARRAY['4001']);
        SELECT round(score) FROM brickcat.item_demand WHERE item_no = '4001'; COMMIT;"),
@@ -53,7 +75,7 @@ is(q1("BEGIN; SELECT brickcat.record_demand(ARRAY['4001']);
 is(q1("SET brickcat.demand_flush_interval = 0;
        BEGIN; SELECT count(*) FROM brickcat.get_item('3002');
        SELECT round(score) FROM brickcat.item_demand WHERE item_no = '3002'; COMMIT;"),
-	"1\n3", 'flush interval 0: written by the reader at once');
+	"1\n6", 'flush interval 0: written by the reader at once');
 
 $node->stop;
 $sim->stop;
