@@ -129,20 +129,16 @@ BEGIN
                                 ORDER BY c.color_id);
         RETURN NEW;
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE brickcat.item_color_set s
-           SET color_ids = ARRAY(SELECT c.color_id FROM brickcat.item_color c
-                                  WHERE c.item_type = s.item_type AND c.item_no = s.item_no
-                                  ORDER BY c.color_id)
-         WHERE (s.item_type, s.item_no) IN (SELECT n.item_type, n.item_no FROM bc_new_rows n);
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        UPDATE brickcat.item_color_set s
-           SET color_ids = ARRAY(SELECT c.color_id FROM brickcat.item_color c
-                                  WHERE c.item_type = s.item_type AND c.item_no = s.item_no
-                                  ORDER BY c.color_id)
-         WHERE (s.item_type, s.item_no) IN (SELECT o.item_type, o.item_no FROM bc_old_rows o);
-    END IF;
+    -- A statement on item_color: mark the lists of the items it touched; the
+    -- row trigger above (UPDATE OF color_ids) computes each list once.
+    EXECUTE 'UPDATE brickcat.item_color_set s SET color_ids = NULL'
+         || ' WHERE (s.item_type, s.item_no) IN ('
+         || CASE TG_OP
+                WHEN 'INSERT' THEN 'SELECT item_type, item_no FROM bc_new_rows'
+                WHEN 'DELETE' THEN 'SELECT item_type, item_no FROM bc_old_rows'
+                ELSE 'SELECT item_type, item_no FROM bc_new_rows'
+                     ' UNION SELECT item_type, item_no FROM bc_old_rows'
+            END || ')';
     RETURN NULL;
 END
 $$;
