@@ -70,6 +70,13 @@ extern BcIntervalGuc bc_clock_offset;
 extern TimestampTz bc_now(void);
 extern TimestampTz bc_statement_now(void);
 
+/*
+ * subxact.c: run a step in an internal subtransaction, kept when it returns
+ * true, rolled back when it returns false or raises (the error is returned).
+ */
+typedef bool (*BcSubxactStep) (void *arg);
+extern bool bc_subxact_run(BcSubxactStep step, void *arg, ErrorData **error);
+
 /* Module initialisers called from _PG_init. */
 extern void bc_guc_init(void);
 extern void bc_freshness_init(void);

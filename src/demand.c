@@ -266,6 +266,40 @@ bc_demand_write(BcDemandEntry **entries, int n)
 	SPI_finish();
 }
 
+/* The arguments of one guarded demand write. */
+typedef struct BcDemandWriteArgs
+{
+	BcDemandEntry **entries;
+	int			n;
+	Oid			owner;
+} BcDemandWriteArgs;
+
+/*
+ * bc_demand_write_step writes the pending counts as the owner of
+ * brickcat.item_demand with a short lock timeout; an error rolls back its
+ * subtransaction, which also restores the user id and the setting.
+ */
+static bool
+bc_demand_write_step(void *arg)
+{
+	BcDemandWriteArgs *a = (BcDemandWriteArgs *) arg;
+	int			nest = NewGUCNestLevel();
+	Oid			save_uid;
+	int			save_sec;
+
+	GetUserIdAndSecContext(&save_uid, &save_sec);
+	SetUserIdAndSecContext(a->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (LockTimeout == 0 || LockTimeout > BC_DEMAND_LOCK_TIMEOUT_MS)
+		(void) set_config_option("lock_timeout", CppAsString2(BC_DEMAND_LOCK_TIMEOUT_MS),
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	bc_demand_write(a->entries, a->n);
+	AtEOXact_GUC(true, nest);
+	SetUserIdAndSecContext(save_uid, save_sec);
+	return true;
+}
+
 /*
  * bc_demand_flush writes the pending counts in a subtransaction, as the
  * owner of brickcat.item_demand, swallowing any error but a cancel; see
@@ -274,75 +308,40 @@ bc_demand_write(BcDemandEntry **entries, int n)
 int
 bc_demand_flush(void)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	HASH_SEQ_STATUS seq;
-	BcDemandEntry **entries;
+	BcDemandWriteArgs a;
 	BcDemandEntry *e;
-	Oid			owner;
-	Oid			save_uid;
-	int			save_sec;
-	int			n = 0;
-	volatile bool ok = false;
+	ErrorData  *edata;
+	bool		ok;
 
 	bc_demand_last_flush = GetCurrentStatementStartTimestamp();
 	if (bc_demand_hash == NULL || hash_get_num_entries(bc_demand_hash) == 0)
 		return 0;
-	if (!bc_demand_can_write(&owner))
+	if (!bc_demand_can_write(&a.owner))
 		return 0;
 
-	entries = palloc(sizeof(BcDemandEntry *) * hash_get_num_entries(bc_demand_hash));
+	a.entries = palloc(sizeof(BcDemandEntry *) * hash_get_num_entries(bc_demand_hash));
+	a.n = 0;
 	hash_seq_init(&seq, bc_demand_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
-		entries[n++] = e;
-	qsort(entries, n, sizeof(BcDemandEntry *), bc_demand_key_cmp);
+		a.entries[a.n++] = e;
+	qsort(a.entries, a.n, sizeof(BcDemandEntry *), bc_demand_key_cmp);
 
-	GetUserIdAndSecContext(&save_uid, &save_sec);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
+	ok = bc_subxact_run(bc_demand_write_step, &a, &edata);
+	pfree(a.entries);
+	if (edata != NULL)
 	{
-		int			nest = NewGUCNestLevel();
-
-		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		if (LockTimeout == 0 || LockTimeout > BC_DEMAND_LOCK_TIMEOUT_MS)
-			(void) set_config_option("lock_timeout", CppAsString2(BC_DEMAND_LOCK_TIMEOUT_MS),
-									 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-									 true, 0, false);
-		bc_demand_write(entries, n);
-		AtEOXact_GUC(true, nest);
-		SetUserIdAndSecContext(save_uid, save_sec);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		ok = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		/* restores the user id, security context and settings */
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(edata);
 		ereport(DEBUG1,
 				(errmsg("brickcat: demand flush skipped: %s", edata->message)));
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
-
-	pfree(entries);
 	if (!ok)
 		return 0;
 	hash_destroy(bc_demand_hash);
 	bc_demand_hash = NULL;
-	return n;
+	return a.n;
 }
 
 /*

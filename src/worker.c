@@ -629,6 +629,29 @@ bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
 	}
 }
 
+/* The arguments of one guarded store. */
+typedef struct BcWorkerStoreArgs
+{
+	const BcJob *jobs[BC_CLIENT_MAX_SLOTS];
+	bc_json_object_t *datas[BC_CLIENT_MAX_SLOTS];
+	int			n;
+	TimestampTz now;
+	int		   *failed;
+	char	  **err;
+} BcWorkerStoreArgs;
+
+/*
+ * bc_worker_store_step stores the answers of a guarded store; see
+ * bc_worker_store_guarded.
+ */
+static bool
+bc_worker_store_step(void *arg)
+{
+	BcWorkerStoreArgs *a = (BcWorkerStoreArgs *) arg;
+
+	return bc_writer_store_many(a->jobs, a->datas, a->n, a->now, a->failed, a->err);
+}
+
 /*
  * bc_worker_store_guarded stores the answers in ans[] (all OK) in one
  * subtransaction, so that a value the catalog refuses becomes an error
@@ -639,45 +662,26 @@ bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
 static bool
 bc_worker_store_guarded(BcWorkerAnswer **ans, int n, TimestampTz now, int *failed, char **err)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	const BcJob *jobs[BC_CLIENT_MAX_SLOTS];
-	bc_json_object_t *datas[BC_CLIENT_MAX_SLOTS];
-	bool		ok = true;
+	BcWorkerStoreArgs a;
+	ErrorData  *edata;
+	bool		ok;
 
 	for (int i = 0; i < n; i++)
 	{
-		jobs[i] = &ans[i]->res.job;
-		datas[i] = ans[i]->env.data;
+		a.jobs[i] = &ans[i]->res.job;
+		a.datas[i] = ans[i]->env.data;
 	}
+	a.n = n;
+	a.now = now;
+	a.failed = failed;
+	a.err = err;
 	*failed = 0;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
+	ok = bc_subxact_run(bc_worker_store_step, &a, &edata);
+	if (edata != NULL)
 	{
-		ok = bc_writer_store_many(jobs, datas, n, now, failed, err);
-		if (ok)
-			ReleaseCurrentSubTransaction();
-		else
-			RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
 		*err = psprintf("not stored: %s", edata->message);
 		FreeErrorData(edata);
-		ok = false;
 	}
-	PG_END_TRY();
 	return ok;
 }
 
