@@ -335,16 +335,17 @@ bc_queue_getstr(HeapTuple tup, TupleDesc desc, int col, char *dst, size_t size)
 }
 
 /*
- * bc_queue_claim claims up to max due jobs, best priority first, leasing
- * them and counting an attempt; returns how many it put into jobs.  Jobs
- * whose target is in the negative cache come back with call_id -1; those
- * without any not_found row (fresh or stale) are marked so.
+ * bc_queue_claim claims up to max due jobs of priority class max_prio or
+ * better, best priority first, leasing them and counting an attempt;
+ * returns how many it put into jobs.  Jobs whose target is in the negative
+ * cache come back with call_id -1; those without any not_found row (fresh
+ * or stale) are marked so.
  */
 int
-bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
+bc_queue_claim(BcJob *jobs, int max, BcPriority max_prio, TimestampTz now)
 {
-	Oid			types[4] = {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[4];
+	Oid			types[5] = {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[5];
 	SPIPlanPtr	plan;
 	int			rc;
 	int			n = 0;
@@ -353,6 +354,7 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 						 "WITH c AS ("
 						 "  SELECT job_id FROM brickcat.fetch_queue"
 						 "   WHERE state = 'queued' AND not_before <= $1"
+						 "     AND priority <= $5::brickcat.priority"
 						 "   ORDER BY priority, not_before, job_id"
 						 "   LIMIT $2 FOR UPDATE SKIP LOCKED)"
 						 " UPDATE brickcat.fetch_queue q"
@@ -363,9 +365,10 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 						 "  q.attempts, EXISTS (SELECT FROM brickcat.not_found nf"
 						 "   WHERE nf.target = q.target AND nf.checked_at > $4),"
 						 "  NOT EXISTS (SELECT FROM brickcat.not_found nf WHERE nf.target = q.target)",
-						 4, types);
+						 5, types);
 	values[0] = TimestampTzGetDatum(now);
 	values[1] = Int32GetDatum(max);
+	values[4] = CStringGetTextDatum(bc_priority_names[max_prio]);
 	/* a lease always outlasts the longest call */
 	values[2] = TimestampTzGetDatum(now + Max(bc_lease_duration.usec,
 											  bc_request_timeout.usec + USECS_PER_MINUTE));
@@ -508,7 +511,9 @@ bc_queue_retry(const BcJob *job, TimestampTz not_before, const char *outcome,
 /*
  * bc_queue_reclaim_leases queues running jobs again whose lease expired
  * (all running jobs when all is set: their worker is gone), failing those
- * that used up their attempts.  Returns how many it touched.
+ * that used up their attempts.  A job whose current attempt has no call log
+ * row was claimed ahead and never sent: that attempt is not counted.
+ * Returns how many it touched.
  */
 int
 bc_queue_reclaim_leases(TimestampTz now, bool all)
@@ -520,16 +525,26 @@ bc_queue_reclaim_leases(TimestampTz now, bool all)
 	values[0] = TimestampTzGetDatum(now);
 	values[1] = BoolGetDatum(all);
 	values[2] = Int32GetDatum(bc_retry_max_attempts);
-	rc = SPI_execute_with_args("UPDATE brickcat.fetch_queue"
-							   "   SET state = CASE WHEN attempts >= $3 THEN 'failed'"
+	rc = SPI_execute_with_args("UPDATE brickcat.fetch_queue q"
+							   "   SET state = CASE WHEN s.n >= $3 THEN 'failed'"
 							   "                    ELSE 'queued' END::brickcat.job_state,"
-							   "       finished_at = CASE WHEN attempts >= $3 THEN $1 END,"
-							   "       reason = CASE WHEN attempts >= $3"
-							   "         THEN 'interrupted after ' || attempts || ' attempts: worker exited mid-call'"
-							   "         ELSE 'lease expired: worker exited mid-call; taken up again' END,"
-							   "       last_outcome = coalesce(last_outcome, 'interrupted'),"
+							   "       attempts = s.n,"
+							   "       finished_at = CASE WHEN s.n >= $3 THEN $1 END,"
+							   "       reason = CASE WHEN s.n >= $3"
+							   "         THEN 'interrupted after ' || s.n || ' attempts: worker exited mid-call'"
+							   "         WHEN s.sent THEN 'lease expired: worker exited mid-call; taken up again'"
+							   "         ELSE 'lease expired: worker exited before sending the call; taken up again' END,"
+							   "       last_outcome = CASE WHEN s.sent"
+							   "         THEN coalesce(q.last_outcome, 'interrupted') ELSE q.last_outcome END,"
 							   "       lease_until = NULL"
-							   " WHERE state = 'running' AND ($2 OR lease_until < $1)",
+							   "  FROM (SELECT j.job_id, e.sent,"
+							   "               j.attempts - CASE WHEN e.sent THEN 0 ELSE 1 END AS n"
+							   "          FROM brickcat.fetch_queue j,"
+							   "       LATERAL (SELECT EXISTS (SELECT FROM brickcat.api_call c"
+							   "                 WHERE c.target = j.target AND c.job_id = j.job_id"
+							   "                   AND c.attempt = j.attempts) AS sent) e"
+							   "         WHERE j.state = 'running' AND ($2 OR j.lease_until < $1)) s"
+							   " WHERE q.job_id = s.job_id",
 							   3, types, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "brickcat: reclaiming leases failed: %s", SPI_result_code_string(rc));

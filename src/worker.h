@@ -23,6 +23,9 @@
 #include "json_map.h"
 #undef json_object
 
+/* Most answers the worker stores in one transaction. */
+#define BC_WORKER_STORE_MAX		80
+
 /* Longest item number accepted (characters, as brickcat.item checks). */
 #define BC_ITEM_NO_MAX_CHARS	64
 /* Bytes an item number may take in UTF-8 (4 per character), plus NUL. */
@@ -85,7 +88,7 @@ extern void bc_job_make_target(BcJob *job);
 extern bool bc_job_parse_priority(const char *name, BcPriority *p);
 extern void bc_queue_prepare(void);
 extern int64 bc_queue_upsert(const BcJob *job, bool *is_new);
-extern int	bc_queue_claim(BcJob *jobs, int max, TimestampTz now);
+extern int	bc_queue_claim(BcJob *jobs, int max, BcPriority max_prio, TimestampTz now);
 extern void bc_queue_unclaim(const BcJob *job, TimestampTz not_before,
 							 const char *reason);
 extern void bc_queue_finish(const BcJob *job, bool done, const char *outcome,

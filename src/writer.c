@@ -508,8 +508,8 @@ bc_writer_array(Datum *d, bool *nulls, int n, Oid elem)
  * false with *err set when it cannot be stored.
  */
 static bool
-bc_writer_item_row(const BcJob *job, bc_json_object_t *data, Datum cols[][BC_CLIENT_MAX_SLOTS],
-				   bool nulls[][BC_CLIENT_MAX_SLOTS], int i, char **err)
+bc_writer_item_row(const BcJob *job, bc_json_object_t *data, Datum cols[][BC_WORKER_STORE_MAX],
+				   bool nulls[][BC_WORKER_STORE_MAX], int i, char **err)
 {
 	BcItem		it;
 	const char *text[BC_WRITER_ITEM_COLS] = {0};
@@ -559,11 +559,11 @@ bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 		TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, TEXTOID
 	};
-	Datum		cols[BC_WRITER_ITEM_COLS][BC_CLIENT_MAX_SLOTS];
-	bool		nulls[BC_WRITER_ITEM_COLS][BC_CLIENT_MAX_SLOTS];
+	Datum		cols[BC_WRITER_ITEM_COLS][BC_WORKER_STORE_MAX];
+	bool		nulls[BC_WRITER_ITEM_COLS][BC_WORKER_STORE_MAX];
 	BcArgs		a;
 
-	Assert(n <= BC_CLIENT_MAX_SLOTS);
+	Assert(n <= BC_WORKER_STORE_MAX);
 	for (int i = 0; i < n; i++)
 	{
 		if (!bc_writer_item_row(jobs[i], datas[i], cols, nulls, i, err))
@@ -831,9 +831,9 @@ bool
 bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 					 TimestampTz now, int *failed, char **err)
 {
-	const BcJob *ijobs[BC_CLIENT_MAX_SLOTS];
-	bc_json_object_t *idatas[BC_CLIENT_MAX_SLOTS];
-	int			where[BC_CLIENT_MAX_SLOTS];
+	const BcJob *ijobs[BC_WORKER_STORE_MAX];
+	bc_json_object_t *idatas[BC_WORKER_STORE_MAX];
+	int			where[BC_WORKER_STORE_MAX];
 	int			nitems = 0;
 
 	*err = NULL;

@@ -1,0 +1,309 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker_batch.c
+ *	  The worker's claimed-ahead jobs.  A refill claims due jobs (leased,
+ *	  an attempt counted) and debits the quota for all of them in the
+ *	  worker's transaction; the worker then sends them from memory as
+ *	  transfer slots free up, logging each call in brickcat.api_call in a
+ *	  committed transaction before it is sent.  Claiming and debiting thus
+ *	  cost one statement each per batch instead of per round.
+ *
+ * Claiming ahead only happens without a burst limit
+ * (brickcat.max_calls_per_second = 0): with one, a call must be debited
+ * when it leaves, so only the free slots are claimed.  The batch is sized to
+ * what the worker sends in about BC_BATCH_HORIZON_MS (between
+ * brickcat.max_concurrency and BC_BATCH_FACTOR times that), so a slow
+ * upstream keeps it to the free slots; a job is never held longer than
+ * BC_BATCH_MAX_AGE_MS: an older batch goes back to the queue.  A job asked
+ * for with a better priority than the batch's worst is claimed at once, in
+ * front of it; a job a reader asks for again moves up within it.
+ *
+ * What a crash costs: the calls debited for jobs not yet sent stay in the
+ * quota ledger (over-counting, never under-counting), at most one batch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "brickcat.h"
+
+#include "common/pg_prng.h"
+#include "utils/timestamp.h"
+
+#include "quota.h"
+#include "worker_batch.h"
+
+/* The batch covers about this much sending at the last measured rate. */
+#define BC_BATCH_HORIZON_MS		100
+/* Claimed jobs not sent within this long go back to the queue. */
+#define BC_BATCH_MAX_AGE_MS		1000
+
+/*
+ * bc_batch_reset empties the batch (its jobs are not put back: use
+ * bc_batch_release for that).
+ */
+void
+bc_batch_reset(BcWorkerBatch *b)
+{
+	b->n = 0;
+	b->taken = 0;
+	b->target = Max(bc_max_concurrency, 1);
+	b->filled_at = 0;
+}
+
+/*
+ * bc_batch_stale says whether the batch holds jobs claimed longer ago than
+ * BC_BATCH_MAX_AGE_MS.
+ */
+bool
+bc_batch_stale(const BcWorkerBatch *b)
+{
+	return b->n > 0 &&
+		GetCurrentTimestamp() - b->filled_at > BC_BATCH_MAX_AGE_MS * INT64CONST(1000);
+}
+
+/*
+ * bc_batch_release puts every job of the batch back in the queue, due now,
+ * without counting the attempt (their calls stay debited); when code is set
+ * waiting readers are told it.
+ */
+void
+bc_batch_release(BcWorkerBatch *b, const char *code, const char *reason,
+				 BcCompletions *done)
+{
+	TimestampTz now = bc_now();
+
+	for (int i = 0; i < b->n; i++)
+	{
+		bc_queue_unclaim(&b->jobs[i], now, reason);
+		if (code)
+			bc_worker_add_completion(done, b->jobs[i].target, false, code,
+									 "fetching is paused; the job stays queued");
+	}
+	b->n = 0;
+}
+
+/*
+ * bc_batch_sort orders the batch by priority, keeping claim order within a
+ * class (insertion sort: the batch is short and nearly sorted).
+ */
+static void
+bc_batch_sort(BcWorkerBatch *b)
+{
+	for (int i = 1; i < b->n; i++)
+	{
+		BcJob		job = b->jobs[i];
+		int			j = i;
+
+		while (j > 0 && b->jobs[j - 1].priority > job.priority)
+		{
+			b->jobs[j] = b->jobs[j - 1];
+			j--;
+		}
+		if (j != i)
+			b->jobs[j] = job;
+	}
+}
+
+/*
+ * bc_batch_raise gives a claimed job a reader asked for again the better
+ * priority it was asked with.
+ */
+void
+bc_batch_raise(BcWorkerBatch *b, const char *target, BcPriority prio)
+{
+	for (int i = 0; i < b->n; i++)
+	{
+		if (b->jobs[i].priority > prio && strcmp(b->jobs[i].target, target) == 0)
+		{
+			b->jobs[i].priority = prio;
+			bc_batch_sort(b);
+			return;
+		}
+	}
+}
+
+/*
+ * bc_batch_refused puts back a claimed job the limiter refused: not an
+ * attempt, due again when the limiter allows it.  A burst refusal clears
+ * within a second, so waiting readers keep waiting; anything else is
+ * reported to them.
+ */
+static void
+bc_batch_refused(const BcJob *job, TimestampTz retry_at, const char *reason,
+				 TimestampTz now, TimestampTz *next_due, BcCompletions *done)
+{
+	bool		burst = reason && strcmp(reason, "BURST") == 0;
+	int64		jitter = burst ? 50 * 1000 : USECS_PER_SEC;
+	TimestampTz at = Max(retry_at, now) +
+	(int64) (pg_prng_double(&pg_global_prng_state) * jitter);
+
+	bc_queue_unclaim(job, at, psprintf("waiting for quota: %s", reason ? reason : "refused"));
+	*next_due = Min(*next_due, at);
+	if (!burst)
+		bc_worker_add_completion(done, job->target, false,
+								 (reason && strcmp(reason, "THROTTLED") == 0) ?
+								 "THROTTLED" : "QUOTA_EXHAUSTED",
+								 "the BrickLink call budget does not allow the call now");
+}
+
+/*
+ * bc_batch_debit debits the quota for the claimed jobs in jobs[] (in claim
+ * order); jobs the limiter refuses go back to the queue.  Consecutive jobs
+ * of one class are debited together when that cannot change the limiter's
+ * answer; a refused group is retried job by job, so each job gets the
+ * answer it would get alone.  Returns how many jobs remain in jobs[].
+ */
+static int
+bc_batch_debit(BcJob *jobs, int n, TimestampTz now, TimestampTz *next_due,
+			   BcCompletions *done)
+{
+	bool		granted[BC_BATCH_CAPACITY];
+	const char *targets[BC_BATCH_CAPACITY];
+	int			nkept = 0;
+
+	for (int i = 0; i < n;)
+	{
+		int			g = 0;
+		TimestampTz retry_at = 0;
+		const char *reason = NULL;
+
+		while (i + g < n && jobs[i + g].priority == jobs[i].priority &&
+			   (g < bc_quota_max_per_second || bc_quota_max_per_second <= 0))
+		{
+			targets[g] = jobs[i + g].target;
+			g++;
+		}
+		if (g > 1 && bc_quota_try_acquire_many(jobs[i].priority, g, targets,
+											   &retry_at, &reason))
+		{
+			for (int j = 0; j < g; j++)
+				granted[i + j] = true;
+			i += g;
+			continue;
+		}
+		for (int j = i; j < i + g; j++)
+		{
+			granted[j] = bc_quota_try_acquire(jobs[j].priority, 1, jobs[j].target,
+											  &retry_at, &reason);
+			if (!granted[j])
+				bc_batch_refused(&jobs[j], retry_at, reason, now, next_due, done);
+		}
+		i += g;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (granted[i])
+			jobs[nkept++] = jobs[i];
+	}
+	return nkept;
+}
+
+/*
+ * bc_batch_claim claims up to max due jobs of priority prio or better into
+ * the batch, finishing those the negative cache answers and debiting the
+ * quota for the rest; returns how many rows the claim returned.
+ */
+static int
+bc_batch_claim(BcWorkerBatch *b, int max, BcPriority prio, TimestampTz now,
+			   TimestampTz *next_due, BcCompletions *done)
+{
+	BcJob	   *jobs = &b->jobs[b->n];
+	int			nclaimed;
+	int			nkept = 0;
+
+	max = Min(max, BC_BATCH_CAPACITY - b->n);
+	if (max <= 0)
+		return 0;
+	nclaimed = bc_queue_claim(jobs, max, prio, now);
+	for (int i = 0; i < nclaimed; i++)
+	{
+		BcJob	   *job = &jobs[i];
+
+		if (job->call_id < 0)
+		{
+			/* the negative cache answers without a call */
+			job->attempt--;
+			bc_queue_finish(job, false, "not_found",
+							"BrickLink answered RESOURCE_NOT_FOUND recently (negative cache)",
+							now);
+			bc_worker_add_completion(done, job->target, false, "NOT_FOUND",
+									 "BrickLink does not know this item (negative cache)");
+			continue;
+		}
+		jobs[nkept++] = *job;
+	}
+	if (nkept > 0)
+		nkept = bc_batch_debit(jobs, nkept, now, next_due, done);
+	b->n += nkept;
+	return nclaimed;
+}
+
+/*
+ * bc_batch_fill makes sure the batch holds jobs for want free slots when
+ * any are due: when it holds fewer it is refilled up to its target size,
+ * which follows the rate at which jobs were sent since the last refill;
+ * with look_ahead (new work was queued or came due) jobs of a better
+ * priority than the batch's worst are claimed in front of it.  Runs in the
+ * worker's transaction.  Returns how many jobs were asked for and how many
+ * the claims returned, as -1 when nothing was claimed, 0 when a claim came
+ * back short (nothing more is due), 1 when full.
+ */
+int
+bc_batch_fill(BcWorkerBatch *b, int want, bool look_ahead, TimestampTz now,
+			  TimestampTz *next_due, BcCompletions *done)
+{
+	int			result = -1;
+
+	if (look_ahead && b->n > 0 && b->jobs[b->n - 1].priority > BC_PRIORITY_INTERACTIVE)
+	{
+		int			got = bc_batch_claim(b, want, b->jobs[b->n - 1].priority - 1,
+										 now, next_due, done);
+
+		bc_batch_sort(b);
+		/* a short claim here says nothing about the worse classes */
+		if (got == want)
+			result = 1;
+	}
+	if (b->n < want)
+	{
+		int			limit = Min(BC_BATCH_FACTOR * bc_max_concurrency,
+								BC_BATCH_CAPACITY - BC_CLIENT_MAX_SLOTS);
+		TimestampTz clock = GetCurrentTimestamp();
+		int			ask;
+		int			got;
+
+		if (bc_quota_max_per_second > 0)
+			b->target = want;	/* a call is debited when it leaves */
+		else if (b->filled_at != 0 && clock > b->filled_at && b->taken > 0)
+		{
+			/* what was sent since the last refill, over BC_BATCH_HORIZON_MS */
+			double		rate = b->taken * (double) BC_BATCH_HORIZON_MS * 1000.0 /
+			(double) (clock - b->filled_at);
+
+			b->target = (int) Min(Max(rate, (double) want), (double) limit);
+		}
+		b->target = Max(b->target, want);
+		ask = b->target - b->n;
+		got = bc_batch_claim(b, ask, BC_PRIORITY_BACKGROUND, now, next_due, done);
+		bc_batch_sort(b);
+		b->filled_at = clock;
+		b->taken = 0;
+		result = got == ask ? 1 : 0;
+	}
+	return result;
+}
+
+/*
+ * bc_batch_take moves up to want jobs, best priority first, from the batch
+ * into send[]; returns how many.
+ */
+int
+bc_batch_take(BcWorkerBatch *b, BcJob *send, int want)
+{
+	int			n = Min(want, b->n);
+
+	memcpy(send, b->jobs, sizeof(BcJob) * n);
+	memmove(b->jobs, b->jobs + n, sizeof(BcJob) * (b->n - n));
+	b->n -= n;
+	b->taken += n;
+	return n;
+}
