@@ -60,6 +60,8 @@
 #define BC_WORKER_STORE_FACTOR 4
 /* ... or the oldest has waited this long. */
 #define BC_WORKER_STORE_WAIT_MS 50
+/* Calls logged ahead of the free slots, times brickcat.max_concurrency. */
+#define BC_WORKER_LOG_AHEAD 1
 
 int			bc_max_concurrency = 4;
 char	   *bc_currency = NULL;
@@ -441,6 +443,40 @@ bc_worker_collect(BcWorkerState *st, TimestampTz now, const char *blocked,
 }
 
 /*
+ * bc_worker_send sends the calls for the n logged jobs in send[].
+ */
+static void
+bc_worker_send(BcWorkerState *st, BcJob *send, int nsend, TimestampTz now)
+{
+	if (nsend > 0)
+		pgstat_report_activity(STATE_RUNNING, "brickcat: waiting for BrickLink");
+	for (int i = 0; i < nsend; i++)
+	{
+		char	   *err = NULL;
+
+		if (send[i].attempt > 1)
+			bc_upstream_add(BC_UP_RETRIES, 1);
+		if (!bc_client_send(&send[i], now, &err))
+		{
+			BcCallResult res;
+
+			/* nothing was sent: record it as a failed call of our own making */
+			memset(&res, 0, sizeof(res));
+			res.job = send[i];
+			res.started_at = now;
+			res.retry_after_s = -1;
+			res.transport_error = true;
+			res.transport_outcome = BC_OUTCOME_BAD_REQUEST;
+			strlcpy(res.error, err, sizeof(res.error));
+			bc_worker_store_alone(st, &res);
+		}
+	}
+	/* the requests leave now */
+	if (nsend > 0)
+		bc_client_wait(0);
+}
+
+/*
  * bc_worker_answers_done forgets the answers just stored.
  */
 static void
@@ -471,6 +507,20 @@ bc_worker_store_all(BcWorkerState *st)
 }
 
 /*
+ * bc_worker_breaker_closed says whether the circuit breaker is closed.
+ */
+static bool
+bc_worker_breaker_closed(void)
+{
+	bool		closed;
+
+	LWLockAcquire(bc_shared->lock, LW_SHARED);
+	closed = bc_shared->breaker_state == BC_BREAKER_CLOSED;
+	LWLockRelease(bc_shared->lock);
+	return closed;
+}
+
+/*
  * bc_worker_must_learn says whether the answers waiting to be stored must be
  * looked at before anything more is sent: one failed (breaker, credentials,
  * throttling), or the circuit breaker is not closed (a probe's answer
@@ -479,19 +529,12 @@ bc_worker_store_all(BcWorkerState *st)
 static bool
 bc_worker_must_learn(BcWorkerState *st)
 {
-	bool		closed;
-
 	for (int i = 0; i < st->nans; i++)
 	{
 		if (st->ans[i].outcome != BC_OUTCOME_OK)
 			return true;
 	}
-	if (st->nans == 0)
-		return false;
-	LWLockAcquire(bc_shared->lock, LW_SHARED);
-	closed = bc_shared->breaker_state == BC_BREAKER_CLOSED;
-	LWLockRelease(bc_shared->lock);
-	return !closed;
+	return st->nans > 0 && !bc_worker_breaker_closed();
 }
 
 /*
@@ -538,9 +581,25 @@ bc_worker_round(BcWorkerState *st, bool store_first)
 	int			admit = -1;
 	TimestampTz now;
 	TimestampTz until;
-	const char *blocked;
+	const char *blocked = NULL;
 
 	done.cxt = CurrentMemoryContext;
+	now = bc_now();
+	if (nans == 0)
+	{
+		/* the next calls were logged ahead: they need no transaction */
+		blocked = bc_worker_blocked(now, &until);
+		want = bc_client_free_slots();
+		if (!blocked && !st->woken && !st->release && want > 0 &&
+			bc_batch_ready(st->batch, want) && !bc_batch_stale(st->batch) &&
+			bc_worker_breaker_closed())
+		{
+			nsend = bc_batch_take(st->batch, send, want);
+			bc_worker_send(st, send, nsend, now);
+			return;
+		}
+	}
+
 	bc_worker_begin(nans > 0 ? "brickcat: storing results" : "brickcat: claiming jobs");
 	if (nans > 0)
 	{
@@ -591,9 +650,10 @@ bc_worker_round(BcWorkerState *st, bool store_first)
 		if (full >= 0)
 			st->queue_more = (full == 1);
 		st->look_ahead = false;
+		/* the calls for the next free slots are logged ahead, unless probing */
+		bc_batch_log(st->batch, admit > 0 ? want :
+					 want + BC_WORKER_LOG_AHEAD * bc_max_concurrency, now);
 		nsend = bc_batch_take(st->batch, send, want);
-		if (nsend > 0)
-			bc_writer_call_begin_many(send, nsend, now);
 	}
 	if (blocked)
 		st->queue_more = false;
@@ -611,32 +671,7 @@ bc_worker_round(BcWorkerState *st, bool store_first)
 	if (nans > 0)
 		bc_worker_answers_done(st);
 
-	if (nsend > 0)
-		pgstat_report_activity(STATE_RUNNING, "brickcat: waiting for BrickLink");
-	for (int i = 0; i < nsend; i++)
-	{
-		char	   *err = NULL;
-
-		if (send[i].attempt > 1)
-			bc_upstream_add(BC_UP_RETRIES, 1);
-		if (!bc_client_send(&send[i], now, &err))
-		{
-			BcCallResult res;
-
-			/* nothing was sent: record it as a failed call of our own making */
-			memset(&res, 0, sizeof(res));
-			res.job = send[i];
-			res.started_at = now;
-			res.retry_after_s = -1;
-			res.transport_error = true;
-			res.transport_outcome = BC_OUTCOME_BAD_REQUEST;
-			strlcpy(res.error, err, sizeof(res.error));
-			bc_worker_store_alone(st, &res);
-		}
-	}
-	/* the requests leave now */
-	if (nsend > 0)
-		bc_client_wait(0);
+	bc_worker_send(st, send, nsend, now);
 }
 
 /* The arguments of one guarded store. */

@@ -112,6 +112,7 @@ extern void bc_writer_call_end(int64 call_id, int64 duration_us, int http_status
 							   int meta_code, BcOutcome outcome, int64 bytes,
 							   const char *error);
 extern void bc_writer_calls_interrupted(void);
+extern void bc_writer_call_unsent(int64 call_id);
 extern bool bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas,
 								 int n, TimestampTz now, int *failed, char **err);
 extern bool bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now,

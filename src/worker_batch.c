@@ -73,6 +73,9 @@ bc_batch_release(BcWorkerBatch *b, const char *code, const char *reason,
 
 	for (int i = 0; i < b->n; i++)
 	{
+		/* a call logged ahead and never sent was not made */
+		if (b->jobs[i].call_id > 0)
+			bc_writer_call_unsent(b->jobs[i].call_id);
 		bc_queue_unclaim(&b->jobs[i], now, reason);
 		if (code)
 			bc_worker_add_completion(done, b->jobs[i].target, false, code,
@@ -290,6 +293,49 @@ bc_batch_fill(BcWorkerBatch *b, int want, bool look_ahead, TimestampTz now,
 		result = got == ask ? 1 : 0;
 	}
 	return result;
+}
+
+/*
+ * bc_batch_ready says whether the jobs for want free slots (or all the
+ * batch holds, if fewer) have their calls logged already.
+ */
+bool
+bc_batch_ready(const BcWorkerBatch *b, int want)
+{
+	int			n = Min(want, b->n);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (b->jobs[i].call_id <= 0)
+			return false;
+	}
+	return n > 0;
+}
+
+/*
+ * bc_batch_log logs the calls of the first n jobs of the batch (those not
+ * logged yet) in brickcat.api_call, with one statement.
+ */
+void
+bc_batch_log(BcWorkerBatch *b, int n, TimestampTz now)
+{
+	BcJob		jobs[BC_BATCH_CAPACITY];
+	int			where[BC_BATCH_CAPACITY];
+	int			nlog = 0;
+
+	n = Min(n, b->n);
+	for (int i = 0; i < n; i++)
+	{
+		if (b->jobs[i].call_id > 0)
+			continue;
+		where[nlog] = i;
+		jobs[nlog++] = b->jobs[i];
+	}
+	if (nlog == 0)
+		return;
+	bc_writer_call_begin_many(jobs, nlog, now);
+	for (int i = 0; i < nlog; i++)
+		b->jobs[where[i]].call_id = jobs[i].call_id;
 }
 
 /*

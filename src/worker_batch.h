@@ -55,6 +55,8 @@ extern void bc_batch_release(BcWorkerBatch *b, const char *code, const char *rea
 extern void bc_batch_raise(BcWorkerBatch *b, const char *target, BcPriority prio);
 extern int	bc_batch_fill(BcWorkerBatch *b, int want, bool look_ahead, TimestampTz now,
 						  TimestampTz *next_due, BcCompletions *done);
+extern bool bc_batch_ready(const BcWorkerBatch *b, int want);
+extern void bc_batch_log(BcWorkerBatch *b, int n, TimestampTz now);
 extern int	bc_batch_take(BcWorkerBatch *b, BcJob *send, int want);
 
 #endif							/* BC_WORKER_BATCH_H */

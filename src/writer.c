@@ -33,6 +33,7 @@ typedef enum BcWriterStmt
 	BC_W_CALL_BEGIN_MANY,
 	BC_W_CALL_END,
 	BC_W_CALL_END_OK_MANY,
+	BC_W_CALL_UNSENT,
 	BC_W_ITEM,
 	BC_W_COLORS_DELETE,
 	BC_W_COLORS_INSERT,
@@ -89,6 +90,9 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		" error = NULL WHERE call_id = ANY ($1::int8[])"
 		" RETURNING (SELECT count(*) FROM j)",
 	7, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TS}},
+	[BC_W_CALL_UNSENT] = {
+		"DELETE FROM brickcat.api_call WHERE call_id = $1 AND outcome IS NULL",
+	1, {INT8OID}},
 	/* one row per element of the arrays: all items answered together */
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
@@ -402,6 +406,20 @@ bc_writer_call_end(int64 call_id, int64 duration_us, int http_status, int meta_c
 	bc_args_datum(&a, Int64GetDatum(bytes), false);
 	bc_args_text(&a, error);
 	bc_writer_exec(BC_W_CALL_END, &a);
+}
+
+/*
+ * bc_writer_call_unsent removes the log row of a call logged ahead that
+ * was never sent (its job went back to the queue).
+ */
+void
+bc_writer_call_unsent(int64 call_id)
+{
+	BcArgs		a;
+
+	bc_args_reset(&a);
+	bc_args_datum(&a, Int64GetDatum(call_id), false);
+	bc_writer_exec(BC_W_CALL_UNSENT, &a);
 }
 
 /*
