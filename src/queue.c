@@ -344,17 +344,18 @@ bc_queue_getstr(HeapTuple tup, TupleDesc desc, int col, char *dst, size_t size)
 int
 bc_queue_claim(BcJob *jobs, int max, BcPriority max_prio, TimestampTz now)
 {
-	Oid			types[5] = {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
-	Datum		values[5];
+	Oid			types[4] = {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4];
 	SPIPlanPtr	plan;
 	int			rc;
 	int			n = 0;
+	TimestampTz cutoff = now - bc_not_found_ttl.usec;
 
 	plan = bc_queue_plan(&bc_plan_claim,
 						 "WITH c AS ("
 						 "  SELECT job_id FROM brickcat.fetch_queue"
 						 "   WHERE state = 'queued' AND not_before <= $1"
-						 "     AND priority <= $5::brickcat.priority"
+						 "     AND priority <= $4::brickcat.priority"
 						 "   ORDER BY priority, not_before, job_id"
 						 "   LIMIT $2 FOR UPDATE SKIP LOCKED)"
 						 " UPDATE brickcat.fetch_queue q"
@@ -362,17 +363,15 @@ bc_queue_claim(BcJob *jobs, int max, BcPriority max_prio, TimestampTz now)
 						 "        lease_until = $3, reason = NULL"
 						 "   FROM c WHERE q.job_id = c.job_id"
 						 " RETURNING q.job_id, q.kind::text, q.target, q.priority::text,"
-						 "  q.attempts, EXISTS (SELECT FROM brickcat.not_found nf"
-						 "   WHERE nf.target = q.target AND nf.checked_at > $4),"
-						 "  NOT EXISTS (SELECT FROM brickcat.not_found nf WHERE nf.target = q.target)",
-						 5, types);
+						 "  q.attempts,"
+						 "  (SELECT nf.checked_at FROM brickcat.not_found nf WHERE nf.target = q.target)",
+						 4, types);
 	values[0] = TimestampTzGetDatum(now);
 	values[1] = Int32GetDatum(max);
-	values[4] = CStringGetTextDatum(bc_priority_names[max_prio]);
 	/* a lease always outlasts the longest call */
 	values[2] = TimestampTzGetDatum(now + Max(bc_lease_duration.usec,
 											  bc_request_timeout.usec + USECS_PER_MINUTE));
-	values[3] = TimestampTzGetDatum(now - bc_not_found_ttl.usec);
+	values[3] = CStringGetTextDatum(bc_priority_names[max_prio]);
 	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "brickcat: claiming jobs failed: %s", SPI_result_code_string(rc));
@@ -387,13 +386,15 @@ bc_queue_claim(BcJob *jobs, int max, BcPriority max_prio, TimestampTz now)
 		bool		isnull;
 		int64		job_id;
 		int			attempts;
-		bool		negative;
+		bool		listed;
+		TimestampTz checked_at;
 
 		job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		bc_queue_getstr(tup, desc, 3, target, sizeof(target));
 		bc_queue_getstr(tup, desc, 4, prio, sizeof(prio));
 		attempts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
-		negative = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		checked_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+		listed = !isnull;
 		if (!bc_job_parse_target(target, job))
 		{
 			/* cannot happen for jobs queued through brickcat's functions */
@@ -405,9 +406,9 @@ bc_queue_claim(BcJob *jobs, int max, BcPriority max_prio, TimestampTz now)
 		}
 		job->job_id = job_id;
 		job->attempt = attempts;
-		job->call_id = negative ? -1 : 0;
+		job->call_id = (listed && checked_at > cutoff) ? -1 : 0;
 		/* only the worker adds not_found rows, and it holds this target's job */
-		job->not_in_negative_cache = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		job->not_in_negative_cache = !listed;
 		if (!bc_job_parse_priority(prio, &job->priority))
 			job->priority = BC_PRIORITY_BACKGROUND;
 		n++;

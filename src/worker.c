@@ -57,11 +57,14 @@
 /* Requests taken from shared memory per round. */
 #define BC_WORKER_COLLECT_MAX 64
 /* Good answers are stored once this many times brickcat.max_concurrency wait... */
-#define BC_WORKER_STORE_FACTOR 4
+#define BC_WORKER_STORE_FACTOR 1
 /* ... or the oldest has waited this long. */
 #define BC_WORKER_STORE_WAIT_MS 50
-/* Calls logged ahead of the free slots, times brickcat.max_concurrency. */
-#define BC_WORKER_LOG_AHEAD 1
+/*
+ * Calls are logged ahead of the free slots, up to this many times
+ * brickcat.max_concurrency, once fewer than half that remain.
+ */
+#define BC_WORKER_LOG_AHEAD 2
 
 int			bc_max_concurrency = 4;
 char	   *bc_currency = NULL;
@@ -538,6 +541,15 @@ bc_worker_must_learn(BcWorkerState *st)
 }
 
 /*
+ * bc_worker_store_batch returns how many good answers are stored together.
+ */
+static int
+bc_worker_store_batch(void)
+{
+	return Min(BC_WORKER_STORE_FACTOR * bc_max_concurrency, BC_WORKER_STORE_MAX);
+}
+
+/*
  * bc_worker_store_due says whether the good answers waiting to be stored
  * should be stored now: enough have gathered, the oldest has waited long
  * enough, one was asked for ahead of background work (a reader may wait
@@ -548,9 +560,7 @@ bc_worker_store_due(BcWorkerState *st, bool woken)
 {
 	if (st->nans == 0)
 		return false;
-	if (woken || bc_client_in_flight() == 0 ||
-		st->nans >= Min(BC_WORKER_STORE_FACTOR * bc_max_concurrency,
-						BC_WORKER_STORE_MAX - BC_CLIENT_MAX_SLOTS) ||
+	if (woken || bc_client_in_flight() == 0 || st->nans >= bc_worker_store_batch() ||
 		GetCurrentTimestamp() - st->ans_since >= BC_WORKER_STORE_WAIT_MS * INT64CONST(1000))
 		return true;
 	for (int i = 0; i < st->nans; i++)
@@ -587,17 +597,26 @@ bc_worker_round(BcWorkerState *st, bool store_first)
 	now = bc_now();
 	if (nans == 0)
 	{
-		/* the next calls were logged ahead: they need no transaction */
+		bool		stale = bc_batch_stale(st->batch);
+		int			logged;
+
+		/* calls logged ahead leave first, without a transaction */
 		blocked = bc_worker_blocked(now, &until);
 		want = bc_client_free_slots();
-		if (!blocked && !st->woken && !st->release && want > 0 &&
-			bc_batch_ready(st->batch, want) && !bc_batch_stale(st->batch) &&
-			bc_worker_breaker_closed())
+		if (!blocked && !stale && !st->release && want > 0 && bc_worker_breaker_closed())
 		{
-			nsend = bc_batch_take(st->batch, send, want);
+			nsend = bc_batch_take_logged(st->batch, send, want);
 			bc_worker_send(st, send, nsend, now);
-			return;
+			want -= nsend;
 		}
+		/* the transaction tops the batch and its logged calls up ahead of need */
+		logged = bc_batch_logged(st->batch);
+		if (!blocked && !stale && !st->woken && !st->release &&
+			!(want > 0 && (st->queue_more || st->batch->n > 0)) &&
+			!(logged < (bc_max_concurrency + 1) / 2 &&
+			  (st->queue_more || st->batch->n > logged)))
+			return;
+		nsend = 0;
 	}
 
 	bc_worker_begin(nans > 0 ? "brickcat: storing results" : "brickcat: claiming jobs");
@@ -642,10 +661,11 @@ bc_worker_round(BcWorkerState *st, bool store_first)
 						 "claimed ahead and not sent in time; queued again", &done);
 		st->release = false;
 	}
-	if (!blocked && want > 0)
+	if (!blocked && admit != 0)
 	{
-		int			full = bc_batch_fill(st->batch, want, st->look_ahead, now,
-										 &st->next_due, &done);
+		/* no claiming ahead while the breaker probes */
+		int			full = bc_batch_fill(st->batch, want, admit < 0 && bc_worker_breaker_closed(),
+										 st->look_ahead, now, &st->next_due, &done);
 
 		if (full >= 0)
 			st->queue_more = (full == 1);
@@ -653,7 +673,7 @@ bc_worker_round(BcWorkerState *st, bool store_first)
 		/* the calls for the next free slots are logged ahead, unless probing */
 		bc_batch_log(st->batch, admit > 0 ? want :
 					 want + BC_WORKER_LOG_AHEAD * bc_max_concurrency, now);
-		nsend = bc_batch_take(st->batch, send, want);
+		nsend = bc_batch_take_logged(st->batch, send, want);
 	}
 	if (blocked)
 		st->queue_more = false;
@@ -1095,7 +1115,8 @@ bc_worker_main(Datum arg)
 
 		/* finished calls first: they free slots */
 		cxt = MemoryContextSwitchTo(st.ans_cxt);
-		while (st.nans < BC_WORKER_STORE_MAX && bc_client_next_result(&st.ans[st.nans].res))
+		while (st.nans < bc_worker_store_batch() &&
+			   bc_client_next_result(&st.ans[st.nans].res))
 		{
 			BcCallResult *res = &st.ans[st.nans].res;
 
@@ -1108,6 +1129,7 @@ bc_worker_main(Datum arg)
 				res->body = body;
 			}
 			bc_worker_classify(&st.ans[st.nans]);
+			bc_batch_note_call(st.batch, res->duration_us);
 			if (st.nans++ == 0)
 				st.ans_since = GetCurrentTimestamp();
 		}

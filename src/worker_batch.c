@@ -11,9 +11,9 @@
  * Claiming ahead only happens without a burst limit
  * (brickcat.max_calls_per_second = 0): with one, a call must be debited
  * when it leaves, so only the free slots are claimed.  The batch is sized to
- * what the worker sends in about BC_BATCH_HORIZON_MS (between
- * brickcat.max_concurrency and BC_BATCH_FACTOR times that), so a slow
- * upstream keeps it to the free slots; a job is never held longer than
+ * what the slots send in about BC_BATCH_HORIZON_MS at the average call
+ * duration (between the free slots and BC_BATCH_FACTOR times
+ * brickcat.max_concurrency), so a slow upstream keeps it to the free slots; a job is never held longer than
  * BC_BATCH_MAX_AGE_MS: an older batch goes back to the queue.  A job asked
  * for with a better priority than the batch's worst is claimed at once, in
  * front of it; a job a reader asks for again moves up within it.
@@ -44,9 +44,20 @@ void
 bc_batch_reset(BcWorkerBatch *b)
 {
 	b->n = 0;
-	b->taken = 0;
-	b->target = Max(bc_max_concurrency, 1);
+	b->call_us = 0;
 	b->filled_at = 0;
+}
+
+/*
+ * bc_batch_note_call feeds the duration of a finished call into the
+ * average that sizes the batch.
+ */
+void
+bc_batch_note_call(BcWorkerBatch *b, int64 duration_us)
+{
+	double		d = (double) Max(duration_us, 1);
+
+	b->call_us = b->call_us > 0 ? 0.875 * b->call_us + 0.125 * d : d;
 }
 
 /*
@@ -242,74 +253,71 @@ bc_batch_claim(BcWorkerBatch *b, int max, BcPriority prio, TimestampTz now,
 
 /*
  * bc_batch_fill makes sure the batch holds jobs for want free slots when
- * any are due: when it holds fewer it is refilled up to its target size,
- * which follows the rate at which jobs were sent since the last refill;
- * with look_ahead (new work was queued or came due) jobs of a better
- * priority than the batch's worst are claimed in front of it.  Runs in the
- * worker's transaction.  Returns how many jobs were asked for and how many
- * the claims returned, as -1 when nothing was claimed, 0 when a claim came
- * back short (nothing more is due), 1 when full.
+ * any are due: when it holds fewer it is refilled, up to what the slots
+ * send in BC_BATCH_HORIZON_MS at the average call duration (only
+ * the free slots' jobs unless ahead); with look_ahead (new work was queued or came due) jobs of a better priority
+ * than the batch's worst are claimed in front of it.  Runs in the worker's
+ * transaction.  Returns -1 when nothing was claimed, 0 when a claim came
+ * back short (nothing more is due), 1 when it came back full.
  */
 int
-bc_batch_fill(BcWorkerBatch *b, int want, bool look_ahead, TimestampTz now,
+bc_batch_fill(BcWorkerBatch *b, int want, bool ahead, bool look_ahead, TimestampTz now,
 			  TimestampTz *next_due, BcCompletions *done)
 {
 	int			result = -1;
+	int			low;
+
+	/* with a burst limit a call is debited when it leaves: no claiming ahead */
+	ahead = ahead && bc_quota_max_per_second <= 0;
+	low = ahead ? want + bc_max_concurrency : want;
 
 	if (look_ahead && b->n > 0 && b->jobs[b->n - 1].priority > BC_PRIORITY_INTERACTIVE)
 	{
-		int			got = bc_batch_claim(b, want, b->jobs[b->n - 1].priority - 1,
+		int			ask = Max(want, 1);
+		int			got = bc_batch_claim(b, ask, b->jobs[b->n - 1].priority - 1,
 										 now, next_due, done);
 
 		bc_batch_sort(b);
 		/* a short claim here says nothing about the worse classes */
-		if (got == want)
+		if (got == ask)
 			result = 1;
 	}
-	if (b->n < want)
+	if (b->n < low)
 	{
 		int			limit = Min(BC_BATCH_FACTOR * bc_max_concurrency,
 								BC_BATCH_CAPACITY - BC_CLIENT_MAX_SLOTS);
-		TimestampTz clock = GetCurrentTimestamp();
+		int			target = low;
 		int			ask;
 		int			got;
 
-		if (bc_quota_max_per_second > 0)
-			b->target = want;	/* a call is debited when it leaves */
-		else if (b->filled_at != 0 && clock > b->filled_at && b->taken > 0)
+		if (ahead && b->call_us > 0)
 		{
-			/* what was sent since the last refill, over BC_BATCH_HORIZON_MS */
-			double		rate = b->taken * (double) BC_BATCH_HORIZON_MS * 1000.0 /
-			(double) (clock - b->filled_at);
+			/* the calls max_concurrency slots make in BC_BATCH_HORIZON_MS */
+			double		calls = bc_max_concurrency * BC_BATCH_HORIZON_MS * 1000.0 / b->call_us;
 
-			b->target = (int) Min(Max(rate, (double) want), (double) limit);
+			target = (int) Min(Max(calls, (double) low), (double) limit);
 		}
-		b->target = Max(b->target, want);
-		ask = b->target - b->n;
+		ask = target - b->n;
 		got = bc_batch_claim(b, ask, BC_PRIORITY_BACKGROUND, now, next_due, done);
 		bc_batch_sort(b);
-		b->filled_at = clock;
-		b->taken = 0;
+		b->filled_at = GetCurrentTimestamp();
 		result = got == ask ? 1 : 0;
 	}
 	return result;
 }
 
 /*
- * bc_batch_ready says whether the jobs for want free slots (or all the
- * batch holds, if fewer) have their calls logged already.
+ * bc_batch_logged returns how many jobs at the front of the batch have
+ * their calls logged already.
  */
-bool
-bc_batch_ready(const BcWorkerBatch *b, int want)
+int
+bc_batch_logged(const BcWorkerBatch *b)
 {
-	int			n = Min(want, b->n);
+	int			n = 0;
 
-	for (int i = 0; i < n; i++)
-	{
-		if (b->jobs[i].call_id <= 0)
-			return false;
-	}
-	return n > 0;
+	while (n < b->n && b->jobs[n].call_id > 0)
+		n++;
+	return n;
 }
 
 /*
@@ -339,17 +347,16 @@ bc_batch_log(BcWorkerBatch *b, int n, TimestampTz now)
 }
 
 /*
- * bc_batch_take moves up to want jobs, best priority first, from the batch
- * into send[]; returns how many.
+ * bc_batch_take_logged moves up to want jobs whose calls are logged, best
+ * priority first, from the batch into send[]; returns how many.
  */
 int
-bc_batch_take(BcWorkerBatch *b, BcJob *send, int want)
+bc_batch_take_logged(BcWorkerBatch *b, BcJob *send, int want)
 {
-	int			n = Min(want, b->n);
+	int			n = Min(want, bc_batch_logged(b));
 
 	memcpy(send, b->jobs, sizeof(BcJob) * n);
 	memmove(b->jobs, b->jobs + n, sizeof(BcJob) * (b->n - n));
 	b->n -= n;
-	b->taken += n;
 	return n;
 }

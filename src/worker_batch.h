@@ -40,8 +40,7 @@ typedef struct BcWorkerBatch
 {
 	BcJob		jobs[BC_BATCH_CAPACITY];	/* best priority first */
 	int			n;
-	int			target;			/* jobs to claim ahead at the next refill */
-	int			taken;			/* jobs sent since the last refill */
+	double		call_us;		/* moving average of call durations */
 	TimestampTz filled_at;		/* last refill (real clock) */
 } BcWorkerBatch;
 
@@ -49,14 +48,16 @@ extern void bc_worker_add_completion(BcCompletions *done, const char *target, bo
 									 const char *code, const char *text);
 
 extern void bc_batch_reset(BcWorkerBatch *b);
+extern void bc_batch_note_call(BcWorkerBatch *b, int64 duration_us);
 extern bool bc_batch_stale(const BcWorkerBatch *b);
 extern void bc_batch_release(BcWorkerBatch *b, const char *code, const char *reason,
 							 BcCompletions *done);
 extern void bc_batch_raise(BcWorkerBatch *b, const char *target, BcPriority prio);
-extern int	bc_batch_fill(BcWorkerBatch *b, int want, bool look_ahead, TimestampTz now,
+extern int	bc_batch_fill(BcWorkerBatch *b, int want, bool ahead, bool look_ahead,
+						  TimestampTz now,
 						  TimestampTz *next_due, BcCompletions *done);
-extern bool bc_batch_ready(const BcWorkerBatch *b, int want);
+extern int	bc_batch_logged(const BcWorkerBatch *b);
 extern void bc_batch_log(BcWorkerBatch *b, int n, TimestampTz now);
-extern int	bc_batch_take(BcWorkerBatch *b, BcJob *send, int want);
+extern int	bc_batch_take_logged(BcWorkerBatch *b, BcJob *send, int want);
 
 #endif							/* BC_WORKER_BATCH_H */
