@@ -1,25 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * worker_batch.c
- *	  The worker's claimed-ahead jobs.  A refill claims due jobs (leased,
- *	  an attempt counted) and debits the quota for all of them in the
- *	  worker's transaction; the worker then sends them from memory as
- *	  transfer slots free up, logging each call in brickcat.api_call in a
- *	  committed transaction before it is sent.  Claiming and debiting thus
- *	  cost one statement each per batch instead of per round.
+ *	  The worker's jobs claimed ahead.  A refill claims due jobs (leased, an
+ *	  attempt counted) and debits the quota for all of them in the worker's
+ *	  transaction; their calls are logged in brickcat.api_call a few at a
+ *	  time, ahead of the free slots, in a committed transaction; the worker
+ *	  then sends logged calls from memory as slots free up, without a
+ *	  transaction of its own.  Claiming, debiting and logging thus cost one
+ *	  statement per batch instead of per round.
  *
- * Claiming ahead only happens without a burst limit
- * (brickcat.max_calls_per_second = 0): with one, a call must be debited
- * when it leaves, so only the free slots are claimed.  The batch is sized to
- * what the slots send in about BC_BATCH_HORIZON_MS at the average call
- * duration (between the free slots and BC_BATCH_FACTOR times
- * brickcat.max_concurrency), so a slow upstream keeps it to the free slots; a job is never held longer than
- * BC_BATCH_MAX_AGE_MS: an older batch goes back to the queue.  A job asked
- * for with a better priority than the batch's worst is claimed at once, in
- * front of it; a job a reader asks for again moves up within it.
+ * Claiming ahead of the free slots only happens without a burst limit
+ * (brickcat.max_calls_per_second = 0: with one a call is debited when it
+ * leaves) and while calls are quick: the batch holds what the slots send in
+ * about BC_BATCH_HORIZON_MS at the average call duration, at most
+ * BC_BATCH_FACTOR times brickcat.max_concurrency; a slow upstream (above
+ * about 50 ms a call at 4 slots) keeps it to the free slots.  A job is never
+ * held longer than BC_BATCH_MAX_AGE_MS: an older batch goes back to the
+ * queue (its calls stay debited).  A job asked for with a better priority
+ * than the batch's worst is claimed at once, in front of it; a job a reader
+ * asks for again moves up within it.
  *
- * What a crash costs: the calls debited for jobs not yet sent stay in the
- * quota ledger (over-counting, never under-counting), at most one batch.
+ * What a crash costs: the calls debited for jobs claimed and not yet sent
+ * stay in the quota ledger (over-counting, never under-counting): at most
+ * (BC_BATCH_FACTOR + 1) times brickcat.max_concurrency.  Calls logged ahead
+ * and not yet sent are closed as interrupted by the next worker, like the
+ * calls in flight.
  *
  *-------------------------------------------------------------------------
  */
@@ -253,10 +258,11 @@ bc_batch_claim(BcWorkerBatch *b, int max, BcPriority prio, TimestampTz now,
 
 /*
  * bc_batch_fill makes sure the batch holds jobs for want free slots when
- * any are due: when it holds fewer it is refilled, up to what the slots
- * send in BC_BATCH_HORIZON_MS at the average call duration (only
- * the free slots' jobs unless ahead); with look_ahead (new work was queued or came due) jobs of a better priority
- * than the batch's worst are claimed in front of it.  Runs in the worker's
+ * any are due, and, when ahead allows it and calls are quick, for the next
+ * round too: when it holds fewer it is refilled, up to what the slots send
+ * in BC_BATCH_HORIZON_MS.  With look_ahead (new work was queued or came
+ * due) jobs of a better priority than the batch's worst are claimed in
+ * front of it.  Runs in the worker's
  * transaction.  Returns -1 when nothing was claimed, 0 when a claim came
  * back short (nothing more is due), 1 when it came back full.
  */
@@ -265,11 +271,26 @@ bc_batch_fill(BcWorkerBatch *b, int want, bool ahead, bool look_ahead, Timestamp
 			  TimestampTz *next_due, BcCompletions *done)
 {
 	int			result = -1;
-	int			low;
+	int			limit = Min(BC_BATCH_FACTOR * bc_max_concurrency,
+							BC_BATCH_CAPACITY - BC_CLIENT_MAX_SLOTS);
+	int			low = want;
+	int			target = want;
 
-	/* with a burst limit a call is debited when it leaves: no claiming ahead */
-	ahead = ahead && bc_quota_max_per_second <= 0;
-	low = ahead ? want + bc_max_concurrency : want;
+	/*
+	 * Claim ahead only without a burst limit (a call is then debited when it
+	 * leaves) and when the slots send more than a round's worth in
+	 * BC_BATCH_HORIZON_MS at the average call duration.
+	 */
+	if (ahead && bc_quota_max_per_second <= 0 && b->call_us > 0)
+	{
+		double		calls = bc_max_concurrency * BC_BATCH_HORIZON_MS * 1000.0 / b->call_us;
+
+		if (calls >= want + bc_max_concurrency)
+		{
+			low = want + bc_max_concurrency;
+			target = (int) Min(calls, (double) Max(limit, low));
+		}
+	}
 
 	if (look_ahead && b->n > 0 && b->jobs[b->n - 1].priority > BC_PRIORITY_INTERACTIVE)
 	{
@@ -284,20 +305,9 @@ bc_batch_fill(BcWorkerBatch *b, int want, bool ahead, bool look_ahead, Timestamp
 	}
 	if (b->n < low)
 	{
-		int			limit = Min(BC_BATCH_FACTOR * bc_max_concurrency,
-								BC_BATCH_CAPACITY - BC_CLIENT_MAX_SLOTS);
-		int			target = low;
-		int			ask;
+		int			ask = target - b->n;
 		int			got;
 
-		if (ahead && b->call_us > 0)
-		{
-			/* the calls max_concurrency slots make in BC_BATCH_HORIZON_MS */
-			double		calls = bc_max_concurrency * BC_BATCH_HORIZON_MS * 1000.0 / b->call_us;
-
-			target = (int) Min(Max(calls, (double) low), (double) limit);
-		}
-		ask = target - b->n;
 		got = bc_batch_claim(b, ask, BC_PRIORITY_BACKGROUND, now, next_due, done);
 		bc_batch_sort(b);
 		b->filled_at = GetCurrentTimestamp();
