@@ -437,8 +437,9 @@ bc_worker_collect(BcWorkerState *st, TimestampTz now, const char *blocked,
 		}
 		job.priority = prios[i];
 		(void) bc_queue_upsert(&job, &is_new);
-		/* a job claimed ahead that a reader now waits for moves up */
+		/* a job claimed ahead or in flight that a reader now waits for moves up */
 		bc_batch_raise(st->batch, job.target, job.priority);
+		bc_client_raise(job.target, job.priority);
 		if (blocked)
 			bc_worker_add_completion(done, job.target, false, blocked,
 									 "fetching is paused; the job stays queued");
