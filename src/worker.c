@@ -857,6 +857,7 @@ bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
 {
 	int64		calls[BC_WORKER_STORE_MAX];
 	int64		jobs[BC_WORKER_STORE_MAX];
+	TimestampTz sent[BC_WORKER_STORE_MAX];
 	int64		durations[BC_WORKER_STORE_MAX];
 	int64		bytes[BC_WORKER_STORE_MAX];
 	int			status[BC_WORKER_STORE_MAX];
@@ -871,6 +872,7 @@ bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
 			continue;
 		calls[nok] = a->res.job.call_id;
 		jobs[nok] = a->res.job.job_id;
+		sent[nok] = a->res.started_at;
 		durations[nok] = a->res.duration_us;
 		bytes[nok] = (int64) a->res.body_len;
 		status[nok] = a->res.http_status;
@@ -880,7 +882,7 @@ bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
 	}
 	if (nok == 0)
 		return;
-	bc_writer_finish_ok_many(calls, jobs, durations, status, meta, bytes, nok, now);
+	bc_writer_finish_ok_many(calls, jobs, sent, durations, status, meta, bytes, nok, now);
 }
 
 /*
@@ -908,8 +910,9 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 			continue;
 		if (a->err)
 			a->err = bc_client_redact(a->err);
-		bc_writer_call_end(job->call_id, a->res.duration_us, a->res.http_status,
-						   a->env.meta_code, outcome, (int64) a->res.body_len, a->err);
+		bc_writer_call_end(job->call_id, a->res.started_at, a->res.duration_us,
+						   a->res.http_status, a->env.meta_code, outcome,
+						   (int64) a->res.body_len, a->err);
 		if (outcome == BC_OUTCOME_NOT_FOUND)
 			bc_writer_store_not_found(job, now);
 		else

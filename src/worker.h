@@ -105,12 +105,12 @@ extern int64 bc_writer_call_begin(const BcJob *job, TimestampTz started_at);
 extern void bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at);
 extern int	bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls);
 extern void bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids,
-									 const int64 *durations, const int *http_status,
-									 const int *meta_codes, const int64 *bytes, int n,
-									 TimestampTz now);
-extern void bc_writer_call_end(int64 call_id, int64 duration_us, int http_status,
-							   int meta_code, BcOutcome outcome, int64 bytes,
-							   const char *error);
+									 const TimestampTz *sent_at, const int64 *durations,
+									 const int *http_status, const int *meta_codes,
+									 const int64 *bytes, int n, TimestampTz now);
+extern void bc_writer_call_end(int64 call_id, TimestampTz sent_at, int64 duration_us,
+							   int http_status, int meta_code, BcOutcome outcome,
+							   int64 bytes, const char *error);
 extern void bc_writer_calls_interrupted(void);
 extern void bc_writer_call_unsent(int64 call_id);
 extern bool bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas,
