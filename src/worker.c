@@ -6,22 +6,24 @@
  *	  credential stop, sends them through the BrickLink client, and stores
  *	  the answers.
  *
- * A round is one transaction: it applies what the finished calls taught
- * (breaker, credentials, throttling), stores their answers, takes the
- * jobs for the freed slots from the jobs claimed ahead (worker_batch.c:
- * claimed and debited together, refilled when short) and logs their calls;
- * after the commit it tells waiting readers and sends the calls.  The data
- * of good answers is written in one subtransaction (the items with one
- * statement), or, when one of them is refused, each in its own; their log
- * rows and jobs are finished with one statement.  Count before you call:
- * the claim, the quota debit and the call's log row are committed before
- * the request is sent, so a crash over-counts by the calls in flight and
- * the jobs claimed ahead, and never under-counts; answers are stored before
- * their slots are used again, so a crash repeats at most the calls in
- * flight.  When there is nothing to do the
- * worker sleeps on its latch until the next job is due (backoff, limiter
- * refusal, lease expiry) or the next prune, running no queries; commits
- * that queue work and readers' requests set the latch.
+ * Jobs are claimed and debited ahead of the free slots and their calls
+ * logged a few ahead (worker_batch.c), so that a freed slot gets its next
+ * call without waiting for a transaction.  Good answers are stored
+ * brickcat.max_concurrency at a time, after the calls that replace them
+ * have left (at once when a reader may wait for one, or after 50 ms); a
+ * failed answer is stored, and what it taught (breaker, credentials,
+ * throttling) applied, before anything more is sent.  The data of good
+ * answers is written in one subtransaction (the items with one statement),
+ * or, when one of them is refused, each in its own; their log rows and
+ * jobs are finished with one statement.  Count before you call: the claim,
+ * the quota debit and the call's log row are committed before the request
+ * is sent, so a crash over-counts by the calls in flight and the jobs
+ * claimed ahead, and never under-counts; it repeats at most the calls in
+ * flight and the answers not yet stored (2 x brickcat.max_concurrency).
+ * When there is nothing to do the worker sleeps on its latch until the
+ * next job is due (backoff, limiter refusal, lease expiry) or the next
+ * prune, running no queries; commits that queue work and readers' requests
+ * set the latch.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +31,6 @@
 
 #include "access/xact.h"
 #include "commands/extension.h"
-#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -573,12 +574,14 @@ bc_worker_store_due(BcWorkerState *st, bool woken)
 }
 
 /*
- * bc_worker_round runs one transaction: with store_first it applies what
- * the answers waiting to be stored taught (breaker, credentials,
- * throttling) and stores them; then it collects readers' requests and,
- * when calls may be sent, takes jobs for the free slots from the jobs
- * claimed ahead (refilling them) and logs their calls; after the commit it
- * tells waiting readers and sends the calls.
+ * bc_worker_round fills the free transfer slots.  Without store_first,
+ * calls already logged ahead are sent at once, and the round ends there
+ * unless something needs the database.  Otherwise it runs one transaction:
+ * with store_first it applies what the answers waiting to be stored taught
+ * (breaker, credentials, throttling) and stores them; then it collects
+ * readers' requests, puts the jobs claimed ahead back when fetching is
+ * paused, refills them, logs the calls for the free slots and a few more
+ * ahead; after the commit it tells waiting readers and sends the calls.
  */
 static void
 bc_worker_round(BcWorkerState *st, bool store_first)
@@ -601,10 +604,14 @@ bc_worker_round(BcWorkerState *st, bool store_first)
 		bool		stale = bc_batch_stale(st->batch);
 		int			logged;
 
-		/* calls logged ahead leave first, without a transaction */
+		/*
+		 * Calls logged ahead leave first, without a transaction, unless
+		 * readers' requests may bring work of a better priority.
+		 */
 		blocked = bc_worker_blocked(now, &until);
 		want = bc_client_free_slots();
-		if (!blocked && !stale && !st->release && want > 0 && bc_worker_breaker_closed())
+		if (!blocked && !stale && !st->woken && !st->release && want > 0 &&
+			bc_worker_breaker_closed())
 		{
 			nsend = bc_batch_take_logged(st->batch, send, want);
 			bc_worker_send(st, send, nsend, now);

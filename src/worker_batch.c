@@ -16,13 +16,15 @@
  * BC_BATCH_FACTOR times brickcat.max_concurrency; a slow upstream (above
  * about 50 ms a call at 4 slots) keeps it to the free slots.  A job is never
  * held longer than BC_BATCH_MAX_AGE_MS: an older batch goes back to the
- * queue (its calls stay debited).  A job asked for with a better priority
+ * queue.  A job asked for with a better priority
  * than the batch's worst is claimed at once, in front of it; a job a reader
  * asks for again moves up within it.
  *
- * What a crash costs: the calls debited for jobs claimed and not yet sent
- * stay in the quota ledger (over-counting, never under-counting): at most
- * (BC_BATCH_FACTOR + 1) times brickcat.max_concurrency.  Calls logged ahead
+ * Jobs put back unsent (fetching paused, settings reloaded, batch too old)
+ * get their debits back.  What a crash costs: the calls debited for jobs
+ * claimed and not yet sent stay in the quota ledger (over-counting, never
+ * under-counting): at most (BC_BATCH_FACTOR + 1) times
+ * brickcat.max_concurrency.  Calls logged ahead
  * and not yet sent are closed as interrupted by the next worker, like the
  * calls in flight.
  *
@@ -78,15 +80,20 @@ bc_batch_stale(const BcWorkerBatch *b)
 
 /*
  * bc_batch_release puts every job of the batch back in the queue, due now,
- * without counting the attempt (their calls stay debited); when code is set
- * waiting readers are told it.
+ * without counting the attempt: their debits are refunded and the log rows
+ * of calls logged ahead removed (none was sent); when code is set waiting
+ * readers are told it.
  */
 void
 bc_batch_release(BcWorkerBatch *b, const char *code, const char *reason,
 				 BcCompletions *done)
 {
 	TimestampTz now = bc_now();
+	const char *targets[BC_BATCH_CAPACITY];
 
+	for (int i = 0; i < b->n; i++)
+		targets[i] = b->jobs[i].target;
+	bc_quota_refund(b->n, targets, b->since);
 	for (int i = 0; i < b->n; i++)
 	{
 		/* a call logged ahead and never sent was not made */
@@ -252,6 +259,9 @@ bc_batch_claim(BcWorkerBatch *b, int max, BcPriority prio, TimestampTz now,
 	}
 	if (nkept > 0)
 		nkept = bc_batch_debit(jobs, nkept, now, next_due, done);
+	/* the debits are stamped at or after now: a refund looks from there */
+	if (nkept > 0)
+		b->since = b->n == 0 ? now : Min(b->since, now);
 	b->n += nkept;
 	return nclaimed;
 }

@@ -41,12 +41,15 @@ typedef struct BcWorkerBatch
 	BcJob		jobs[BC_BATCH_CAPACITY];	/* best priority first */
 	int			n;
 	double		call_us;		/* moving average of call durations */
+	TimestampTz since;			/* no job in it was debited before (bc_now clock) */
 	TimestampTz filled_at;		/* last refill (real clock) */
 } BcWorkerBatch;
 
+/* worker.c */
 extern void bc_worker_add_completion(BcCompletions *done, const char *target, bool ok,
 									 const char *code, const char *text);
 
+/* worker_batch.c */
 extern void bc_batch_reset(BcWorkerBatch *b);
 extern void bc_batch_note_call(BcWorkerBatch *b, int64 duration_us);
 extern bool bc_batch_stale(const BcWorkerBatch *b);
@@ -54,8 +57,7 @@ extern void bc_batch_release(BcWorkerBatch *b, const char *code, const char *rea
 							 BcCompletions *done);
 extern void bc_batch_raise(BcWorkerBatch *b, const char *target, BcPriority prio);
 extern int	bc_batch_fill(BcWorkerBatch *b, int want, bool ahead, bool look_ahead,
-						  TimestampTz now,
-						  TimestampTz *next_due, BcCompletions *done);
+						  TimestampTz now, TimestampTz *next_due, BcCompletions *done);
 extern int	bc_batch_logged(const BcWorkerBatch *b);
 extern void bc_batch_log(BcWorkerBatch *b, int n, TimestampTz now);
 extern int	bc_batch_take_logged(BcWorkerBatch *b, BcJob *send, int want);
