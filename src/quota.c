@@ -92,6 +92,7 @@ typedef struct BcQuotaState
 } BcQuotaState;
 
 static void bc_quota_store(BcQuotaState *st);
+static void bc_quota_count(BcQuotaState *st, uint64 row, int col, int64 n);
 
 /*
  * bc_quota_exec executes a kept plan, checking its result code.
@@ -194,15 +195,22 @@ bc_quota_sum(BcQuotaState *st, TimestampTz from, TimestampTz to, int sign)
 							  2, types),
 				  values, NULL, SPI_OK_SELECT);
 	for (uint64 row = 0; row < SPI_processed; row++)
-	{
-		char	   *label = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1);
-		int64		n = bc_quota_int64(row, 2) * sign;
+		bc_quota_count(st, row, 1, bc_quota_int64(row, 2) * sign);
+}
 
-		st->calls += n;
-		for (int c = 0; c < BC_QUOTA_NCLASSES; c++)
-			if (strcmp(label, bc_quota_class_names[c]) == 0)
-				st->by_class[c] += n;
-	}
+/*
+ * bc_quota_count adds n calls to the totals, of the class whose label is
+ * column col of result row row.
+ */
+static void
+bc_quota_count(BcQuotaState *st, uint64 row, int col, int64 n)
+{
+	char	   *label = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	st->calls += n;
+	for (int c = 0; c < BC_QUOTA_NCLASSES; c++)
+		if (strcmp(label, bc_quota_class_names[c]) == 0)
+			st->by_class[c] += n;
 }
 
 /*
@@ -496,14 +504,8 @@ bc_quota_refund(int n, const char *const *targets, TimestampTz since)
 				  values, NULL, SPI_OK_DELETE_RETURNING);
 	for (uint64 row = 0; row < SPI_processed; row++)
 	{
-		char	   *label = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2);
-
-		if ((TimestampTz) bc_quota_int64(row, 1) < st.horizon)
-			continue;
-		st.calls--;
-		for (int c = 0; c < BC_QUOTA_NCLASSES; c++)
-			if (strcmp(label, bc_quota_class_names[c]) == 0)
-				st.by_class[c]--;
+		if ((TimestampTz) bc_quota_int64(row, 1) >= st.horizon)
+			bc_quota_count(&st, row, 2, -1);
 	}
 	bc_quota_store(&st);
 	SPI_finish();
