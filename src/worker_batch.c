@@ -14,9 +14,9 @@
  * leaves) and while calls are quick: the batch holds what the slots send in
  * about BC_BATCH_HORIZON_MS at the average call duration, at most
  * BC_BATCH_FACTOR times brickcat.max_concurrency; a slow upstream (above
- * about 50 ms a call at 4 slots) keeps it to the free slots.  A job is never
- * held longer than BC_BATCH_MAX_AGE_MS: an older batch goes back to the
- * queue.  A job asked for with a better priority
+ * about 50 ms a call at 4 slots) keeps it to the free slots.  A batch that
+ * still holds jobs BC_BATCH_MAX_AGE_MS after its last refill goes back to
+ * the queue.  A job asked for with a better priority
  * than the batch's worst is claimed at once, in front of it; a job a reader
  * asks for again moves up within it.
  *
@@ -38,9 +38,9 @@
 #include "quota.h"
 #include "worker_batch.h"
 
-/* The batch covers about this much sending at the last measured rate. */
+/* The batch covers about this much sending at the average call duration. */
 #define BC_BATCH_HORIZON_MS		100
-/* Claimed jobs not sent within this long go back to the queue. */
+/* A batch not refilled for this long goes back to the queue. */
 #define BC_BATCH_MAX_AGE_MS		1000
 
 /*
@@ -68,8 +68,8 @@ bc_batch_note_call(BcWorkerBatch *b, int64 duration_us)
 }
 
 /*
- * bc_batch_stale says whether the batch holds jobs claimed longer ago than
- * BC_BATCH_MAX_AGE_MS.
+ * bc_batch_stale says whether the batch still holds jobs
+ * BC_BATCH_MAX_AGE_MS after its last refill.
  */
 bool
 bc_batch_stale(const BcWorkerBatch *b)
