@@ -494,24 +494,6 @@ bc_worker_answers_done(BcWorkerState *st)
 }
 
 /*
- * bc_worker_store_all stores the answers waiting to be stored in their own
- * transaction and tells waiting readers.
- */
-static void
-bc_worker_store_all(BcWorkerState *st)
-{
-	BcCompletions done = {0};
-
-	done.cxt = CurrentMemoryContext;
-	bc_worker_begin("brickcat: storing results");
-	bc_worker_learn(st->ans, st->nans);
-	bc_worker_store_answers(st, st->ans, st->nans, &done);
-	bc_worker_commit();
-	bc_worker_complete_all(&done);
-	bc_worker_answers_done(st);
-}
-
-/*
  * bc_worker_breaker_closed says whether the circuit breaker is closed.
  */
 static bool
@@ -1178,7 +1160,7 @@ bc_worker_main(Datum arg)
 				((st.queue_more || st.batch->n > 0) && bc_client_free_slots() > 0))
 				bc_worker_round(&st, false);
 			if (bc_worker_store_due(&st, woken))
-				bc_worker_store_all(&st);
+				bc_worker_round(&st, true);
 		}
 		CHECK_FOR_INTERRUPTS();
 
