@@ -251,6 +251,11 @@ CREATE TRIGGER item_color_set_touched BEFORE INSERT OR UPDATE OR DELETE OR TRUNC
     ON brickcat.item_color_set FOR EACH STATEMENT EXECUTE FUNCTION brickcat.item_color_set_touched();
 COMMENT ON TRIGGER item_color_set_touched ON brickcat.item_color_set IS
   'Marks the transaction as one whose reads must not trust the item rows'' copies of their colors';
+-- also when triggers are off for replication (session_replication_role =
+-- replica): the copy must follow every change of item_color_set
+ALTER TABLE brickcat.item_color_set ENABLE ALWAYS TRIGGER item_color_set_copy;
+ALTER TABLE brickcat.item_color_set ENABLE ALWAYS TRIGGER item_color_set_copy_truncate;
+ALTER TABLE brickcat.item_color_set ENABLE ALWAYS TRIGGER item_color_set_touched;
 
 CREATE TABLE brickcat.price_guide (
     item_type       text COLLATE "C" NOT NULL,
