@@ -1,6 +1,8 @@
--- brickcat 1.0: the global catalog.
+-- brickcat 1.1: the global catalog.
 -- Pieces of the install script live in sql/install and are concatenated in
--- name order into sql/brickcat--1.0.sql by the Makefile.
+-- name order into sql/brickcat--1.1.sql by the Makefile.  A change to the
+-- schema also goes into the update script from the previous version
+-- (sql/brickcat--1.0--1.1.sql); test/t/070_upgrade.pl checks they agree.
 
 \echo Use "CREATE EXTENSION brickcat" to load this file. \quit
 
