@@ -31,8 +31,8 @@ COMMIT;
 SELECT * FROM copies;
 SELECT * FROM copy_wrong;
 
--- colors stored before the item row: a new row starts without a copy, and
--- the read looks in item_color_set
+-- colors stored before the item row: a new row keeps a copy only if it is
+-- right (here it is not), and the read then looks in item_color_set
 INSERT INTO brickcat.item_color_set (item_type, item_no, colors_fetched_at)
 VALUES ('PART', 'T046-3', brickcat.now());
 INSERT INTO brickcat.item_color (item_type, item_no, color_id) VALUES ('PART', 'T046-3', 7);
@@ -63,7 +63,11 @@ SELECT item_no, color_ids FROM brickcat.get_item('T046-1');
 SELECT item_no, color_ids FROM brickcat.get_items(ARRAY['T046-1']);
 ROLLBACK;
 
--- a direct write of the copy, or a new key, drops the copy
+-- a direct write of the copy is kept only if it is right; a new key drops it
+UPDATE brickcat.item i SET color_ids_copy = NULL WHERE item_no = 'T046-3';
+UPDATE brickcat.item i SET color_ids_copy = s.color_ids, colors_copy_fetched_at = s.colors_fetched_at
+  FROM brickcat.item_color_set s WHERE (s.item_type, s.item_no) = (i.item_type, i.item_no)
+   AND i.item_no = 'T046-3';
 UPDATE brickcat.item SET color_ids_copy = '{4242}' WHERE item_no = 'T046-1';
 UPDATE brickcat.item SET item_no = 'T046-2b' WHERE item_no = 'T046-2';
 UPDATE brickcat.item SET name = 'Copy test 3, renamed' WHERE item_no = 'T046-3';

@@ -9,7 +9,7 @@ ALTER TABLE brickcat.item ADD COLUMN colors_copy_fetched_at timestamptz,
 COMMENT ON COLUMN brickcat.item.colors_copy_fetched_at IS
   'Copy of brickcat.item_color_set.colors_fetched_at, kept by triggers so that a cache hit reads one row; meaningful only when color_ids_copy is not NULL';
 COMMENT ON COLUMN brickcat.item.color_ids_copy IS
-  'Copy of brickcat.item_color_set.color_ids, kept by triggers; NULL when no copy is held (reads then look in item_color_set). Do not write it: direct writes are turned into NULL';
+  'Copy of brickcat.item_color_set.color_ids, kept by triggers; NULL when no copy is held (reads then look in item_color_set). A direct write is kept only if it equals item_color_set';
 
 -- the copies of what is stored now (before the trigger that guards them)
 UPDATE brickcat.item i
@@ -21,17 +21,31 @@ UPDATE brickcat.item i
 -- color_ids) so that a cache-hit get_item reads one row.  The copy is either
 -- NULL (unknown: readers look in item_color_set) or equal to the
 -- item_color_set row as of the writer's commit: changes to item_color_set
--- are copied by a deferred trigger, once per row and transaction, and any
--- other write of the copy (or of an item's key) turns it into NULL.  A new
--- item row starts without a copy; it gets one with its next colors refresh.
+-- are copied by a deferred trigger, once per row and transaction.  Any other
+-- write of the copy is checked against item_color_set (whose row it locks)
+-- and kept only if it is right; a new key drops it.  The worker copies the
+-- colors it already holds onto the items it inserts.
 CREATE FUNCTION brickcat.item_color_copy() RETURNS trigger
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
+DECLARE
+    keep boolean;
 BEGIN
     IF TG_TABLE_NAME = 'item' THEN
-        NEW.colors_copy_fetched_at := NULL;
-        NEW.color_ids_copy := NULL;
+        IF TG_OP = 'INSERT' OR (NEW.item_type, NEW.item_no)
+                               IS NOT DISTINCT FROM (OLD.item_type, OLD.item_no) THEN
+            SELECT s.color_ids = NEW.color_ids_copy
+                   AND s.colors_fetched_at IS NOT DISTINCT FROM NEW.colors_copy_fetched_at
+              INTO keep
+              FROM brickcat.item_color_set s
+             WHERE s.item_type = NEW.item_type AND s.item_no = NEW.item_no
+               FOR SHARE;
+        END IF;
+        IF NOT coalesce(keep, false) THEN
+            NEW.colors_copy_fetched_at := NULL;
+            NEW.color_ids_copy := NULL;
+        END IF;
         RETURN NEW;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
@@ -76,7 +90,7 @@ CREATE TRIGGER item_color_copy_insert BEFORE INSERT ON brickcat.item
     FOR EACH ROW WHEN (NEW.colors_copy_fetched_at IS NOT NULL OR NEW.color_ids_copy IS NOT NULL)
     EXECUTE FUNCTION brickcat.item_color_copy();
 COMMENT ON TRIGGER item_color_copy_insert ON brickcat.item IS
-  'A new item row starts without a copy of its known colors';
+  'A new item row keeps a copy of its known colors only if it is right';
 CREATE TRIGGER item_color_copy_update BEFORE UPDATE ON brickcat.item
     FOR EACH ROW WHEN (NEW.color_ids_copy IS NOT NULL
                        AND ((NEW.item_type, NEW.item_no) IS DISTINCT FROM (OLD.item_type, OLD.item_no)
@@ -85,7 +99,7 @@ CREATE TRIGGER item_color_copy_update BEFORE UPDATE ON brickcat.item
                                      OR NEW.color_ids_copy IS DISTINCT FROM OLD.color_ids_copy))))
     EXECUTE FUNCTION brickcat.item_color_copy();
 COMMENT ON TRIGGER item_color_copy_update ON brickcat.item IS
-  'A direct write of the known-colors copy, or a new key, drops the copy';
+  'A direct write of the known-colors copy is kept only if it is right; a new key drops it';
 CREATE FUNCTION brickcat.item_color_set_touched() RETURNS trigger
     AS 'MODULE_PATHNAME', 'bc_color_set_touched' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION brickcat.item_color_set_touched() IS
