@@ -4,7 +4,10 @@
 EXTENSION    = brickcat
 MODULE_big   = brickcat
 OBJS         = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-DATA_built   = sql/brickcat--1.0.sql
+# sql/brickcat--1.1.sql (the current version) is assembled from sql/install;
+# earlier versions' scripts are kept as they shipped, with the update scripts.
+DATA_built   = sql/brickcat--1.1.sql
+DATA         = sql/brickcat--1.0.sql sql/brickcat--1.0--1.1.sql
 PGFILEDESC   = "brickcat - LEGO catalog and BrickLink prices, cache-first"
 
 PG_CONFIG   ?= pg_config
@@ -46,7 +49,7 @@ $(shell [ "$$(cat src/.build-flavour 2>/dev/null)" = "$(BC_FLAVOUR)" ] || echo $
 $(OBJS): $(wildcard src/*.h) src/.build-flavour
 
 # The install script is assembled from the pieces in sql/install, in name order.
-sql/brickcat--1.0.sql: $(sort $(wildcard $(srcdir)/sql/install/*.sql))
+sql/brickcat--1.1.sql: $(sort $(wildcard $(srcdir)/sql/install/*.sql))
 	cat $^ > $@
 
 # PGXS's installcheck runs the isolation specs only when ISOLATION is set; the

@@ -35,9 +35,11 @@ SELECT item_type, item_no, name, category_id, weight, dim_x, dim_y, dim_z, year_
 SELECT item_no, name, source FROM brickcat.part('3001');
 
 -- the result has every column of brickcat.item, same names and types, in order
+-- (but the item row's copy of its known colors, served as color_ids)
 SELECT a.attname, a.atttypid::regtype
   FROM pg_attribute a
  WHERE a.attrelid = 'brickcat.item'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+   AND a.attname NOT IN ('colors_copy_fetched_at', 'color_ids_copy')
 EXCEPT
 SELECT a.attname, a.atttypid::regtype
   FROM pg_attribute a

@@ -144,6 +144,7 @@ extern void bc_scan_end(BcScanner *sc);
 extern void bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap,
 						   BcCached *out);
 extern void bc_scan_materialize(BcCached *c);
+extern bool bc_scan_colors_copy(struct TupleTableSlot *slot, BcCached *out);
 extern bool bc_scan_not_found(BcScanner *sc, const char *target,
 							  TimestampTz since, Snapshot snap);
 extern bool bc_scan_color_info(BcScanner *sc, int32 color_id, Snapshot snap,

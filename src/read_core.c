@@ -486,7 +486,12 @@ bc_read_lookup_all(BcScanner *sc, BcRead *reads, int nreads, Snapshot snap,
 	{
 		BcRead	   *r = &reads[i];
 
-		bc_scan_lookup(sc, &r->key, snap, &r->data);
+		/* an item's colors come from its row's copy when it has one */
+		if (r->leader == NULL || r->leader->key.ds != BC_DS_ITEM ||
+			r->key.ds != BC_DS_COLORS || r->key.with_quantity ||
+			r->leader->data.slot == NULL ||
+			!bc_scan_colors_copy(r->leader->data.slot, &r->data))
+			bc_scan_lookup(sc, &r->key, snap, &r->data);
 		r->freshness = bc_freshness_classify(r->data.fetched_at,
 											 r->data.fetched_isnull, now);
 		r->needs_fetch = r->freshness >= BC_EXPIRED;

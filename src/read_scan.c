@@ -21,8 +21,10 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "catalog/namespace.h"
+#include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -72,6 +74,8 @@ typedef struct BcRelCache
 	AttrNumber	stamp_attno;
 	AttrNumber	extra_attno;	/* price: currency; item_color: color_id;
 								 * color: name; item_color_set: color_ids */
+	AttrNumber	copy_at_attno;	/* item: colors_copy_fetched_at */
+	AttrNumber	copy_ids_attno; /* item: color_ids_copy */
 } BcRelCache;
 
 static BcRelCache bc_rels[BC_REL_COUNT];
@@ -79,6 +83,10 @@ static TupleDesc bc_rel_descs[BC_REL_COUNT];
 static bool bc_rels_valid = false;
 uint64		bc_scan_generation = 0;
 static bool bc_rels_callback = false;
+
+/* item_color_set was written in this transaction: item copies may lag */
+static bool bc_scan_color_set_touched = false;
+static bool bc_scan_xact_callback = false;
 
 /* One open table with its primary-key scan. */
 typedef struct BcScanRel
@@ -170,6 +178,12 @@ bc_scan_resolve(void)
 			bc_rels[i].extra_attno = get_attnum(relid, "color_name");
 		else if (i == BC_REL_COLOR_SET)
 			bc_rels[i].extra_attno = get_attnum(relid, "color_ids");
+		bc_rels[i].copy_at_attno = bc_rels[i].copy_ids_attno = InvalidAttrNumber;
+		if (i == BC_REL_ITEM)
+		{
+			bc_rels[i].copy_at_attno = get_attnum(relid, "colors_copy_fetched_at");
+			bc_rels[i].copy_ids_attno = get_attnum(relid, "color_ids_copy");
+		}
 		if (bc_rels[i].stamp_attno == InvalidAttrNumber ||
 			(i != BC_REL_ITEM && i != BC_REL_NOT_FOUND &&
 			 bc_rels[i].extra_attno == InvalidAttrNumber))
@@ -292,20 +306,17 @@ bc_scan_stamp(TupleTableSlot *slot, BcRelId id, BcCached *out)
 }
 
 /*
- * bc_scan_color_ids fills out's color list from item_color_set.color_ids
- * (kept equal to item_color by triggers); false when the column is NULL.
+ * bc_scan_color_ids fills out's color list from an array of color ids
+ * (item_color_set.color_ids or the item row's copy of it); false when the
+ * array is unusable.
  */
 static bool
-bc_scan_color_ids(TupleTableSlot *slot, BcCached *out)
+bc_scan_color_ids(Datum d, BcCached *out)
 {
-	bool		isnull;
-	Datum		d = slot_getattr(slot, bc_rels[BC_REL_COLOR_SET].extra_attno, &isnull);
 	ArrayType  *arr;
 	int32	   *ids;
 	int			n;
 
-	if (isnull)
-		return false;
 	arr = DatumGetArrayTypeP(d);
 	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT4OID)
 		return false;
@@ -340,8 +351,15 @@ bc_scan_colors(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 	if (!index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
 		return;
 	bc_scan_stamp(r->slot, BC_REL_COLOR_SET, out);
-	if (!key->with_quantity && bc_scan_color_ids(r->slot, out))
-		return;
+	if (!key->with_quantity)
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(r->slot, bc_rels[BC_REL_COLOR_SET].extra_attno,
+									 &isnull);
+
+		if (!isnull && bc_scan_color_ids(d, out))
+			return;
+	}
 
 	bc_scan_item_keys(keys, key->item_type, key->item_no);
 	r = bc_scan_rel(sc, BC_REL_ITEM_COLOR, snap, keys, 2);
@@ -364,6 +382,74 @@ bc_scan_colors(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 												 bc_rels[BC_REL_ITEM_COLOR].stamp_attno,
 												 &e->quantity_isnull));
 	}
+}
+
+/*
+ * bc_scan_xact_cb forgets at the end of a transaction that it wrote
+ * item_color_set.
+ */
+static void
+bc_scan_xact_cb(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		bc_scan_color_set_touched = false;
+}
+
+PG_FUNCTION_INFO_V1(bc_color_set_touched);
+
+/*
+ * bc_color_set_touched is a statement trigger on item_color_set: the
+ * transaction's reads stop trusting the item rows' copies of their colors,
+ * which the deferred copy trigger brings up to date only at commit.
+ */
+Datum
+bc_color_set_touched(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("brickcat.item_color_set_touched() must be called as a trigger")));
+	if (!bc_scan_xact_callback)
+	{
+		RegisterXactCallback(bc_scan_xact_cb, NULL);
+		bc_scan_xact_callback = true;
+	}
+	bc_scan_color_set_touched = true;
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * bc_scan_colors_copy reads an item's known colors from the copy its item
+ * row carries (the row in slot, just found by an item lookup), sparing the
+ * item_color_set probe; false when there is no usable copy.
+ */
+bool
+bc_scan_colors_copy(TupleTableSlot *slot, BcCached *out)
+{
+	bool		isnull;
+	Datum		ids;
+	Datum		stamp;
+
+	if (bc_scan_color_set_touched ||
+		bc_rels[BC_REL_ITEM].copy_ids_attno == InvalidAttrNumber ||
+		bc_rels[BC_REL_ITEM].copy_at_attno == InvalidAttrNumber)
+		return false;
+	ids = slot_getattr(slot, bc_rels[BC_REL_ITEM].copy_ids_attno, &isnull);
+	if (isnull)
+		return false;
+	memset(out, 0, sizeof(BcCached));
+	stamp = slot_getattr(slot, bc_rels[BC_REL_ITEM].copy_at_attno, &isnull);
+	/* as for the item_color_set row: known only once fetched */
+	out->found = !isnull;
+	out->fetched_isnull = isnull;
+	out->fetched_at = isnull ? 0 : DatumGetTimestampTz(stamp);
+	if (bc_scan_color_ids(ids, out))
+		return true;
+	memset(out, 0, sizeof(BcCached));
+	out->fetched_isnull = true;
+	return false;
 }
 
 /*

@@ -35,6 +35,7 @@ typedef enum BcWriterStmt
 	BC_W_CALL_END_OK_MANY,
 	BC_W_CALL_UNSENT,
 	BC_W_ITEM,
+	BC_W_ITEM_COPY,
 	BC_W_COLORS_DELETE,
 	BC_W_COLORS_INSERT,
 	BC_W_COLOR_SET,
@@ -121,6 +122,19 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	16, {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
 	BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TS}},
+	/*
+	 * items inserted after their known colors were stored get a copy of
+	 * them (rows picked by = ANY: run through bc_writer_execute_by_key)
+	 */
+	[BC_W_ITEM_COPY] = {
+		"UPDATE brickcat.item i"
+		" SET colors_copy_fetched_at = s.colors_fetched_at, color_ids_copy = s.color_ids"
+		" FROM brickcat.item_color_set s"
+		" WHERE i.item_no = ANY ($2::text[]) AND i.color_ids_copy IS NULL"
+		"  AND i.item_type = ($1::text[])[array_position($2::text[], i.item_no)]"
+		"  AND s.item_type = i.item_type AND s.item_no = i.item_no"
+		"  AND s.color_ids IS NOT NULL",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
 	[BC_W_COLORS_DELETE] = {
 		"DELETE FROM brickcat.item_color WHERE item_type = $1 AND item_no = $2",
 	2, {T, T}},
@@ -602,6 +616,10 @@ bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 		bc_args_datum(&a, bc_writer_array(cols[c], nulls[c], n, elem[c]), false);
 	bc_args_datum(&a, TimestampTzGetDatum(now), false);
 	bc_writer_exec(BC_W_ITEM, &a);
+	/* the same item_type and item_no arrays pick the rows to copy onto */
+	a.n = 2;
+	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_ITEM_COPY), a.values, a.nulls) < 0)
+		elog(ERROR, "brickcat: copying known colors onto new items failed");
 	return true;
 }
 

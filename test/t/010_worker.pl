@@ -135,6 +135,15 @@ like($colors_diff, qr{^0/0/[1-9]}, "known colors match exactly ($colors_diff)");
 is($node->safe_psql('postgres',
 		q{SELECT count(*) FROM brickcat.item_color_set WHERE colors_fetched_at IS NOT NULL AND last_error IS NULL}),
 	$n, 'every known-colors set carries its fetch time');
+# every item carries an exact copy of its known colors (read by get_item),
+# whichever of the two was stored first
+my ($copies, $wrong) = split /\|/, $node->safe_psql('postgres', q{
+SELECT count(i.color_ids_copy),
+       count(*) FILTER (WHERE i.color_ids_copy IS DISTINCT FROM s.color_ids
+                           OR i.colors_copy_fetched_at IS DISTINCT FROM s.colors_fetched_at)
+  FROM brickcat.item i JOIN brickcat.item_color_set s USING (item_type, item_no)
+ WHERE i.color_ids_copy IS NOT NULL});
+is("$copies/$wrong", "$n/0", "every item carries an exact copy of its known colors");
 
 my $price_diff = $node->safe_psql('postgres', qq{
 WITH e AS (SELECT * FROM jsonb_to_recordset(\$j\$$json\$j\$::jsonb -> 'prices')
