@@ -639,6 +639,22 @@ bc_client_next_result(BcCallResult *res)
 }
 
 /*
+ * bc_client_raise gives the call in flight for target (if any) the better
+ * priority prio: a reader now waits for its answer.
+ */
+void
+bc_client_raise(const char *target, BcPriority prio)
+{
+	for (int i = 0; i < BC_CLIENT_MAX_SLOTS; i++)
+	{
+		BcClientSlot *slot = &bc_slots[i];
+
+		if (slot->busy && slot->job.priority > prio && strcmp(slot->job.target, target) == 0)
+			slot->job.priority = prio;
+	}
+}
+
+/*
  * bc_client_abort_all stops every running transfer and returns their jobs
  * in jobs (room for BC_CLIENT_MAX_SLOTS), e.g. at shutdown.
  */

@@ -48,6 +48,7 @@ extern bool bc_client_send(const BcJob *job, TimestampTz started_at, char **err)
 extern void bc_client_wait(int timeout_ms);
 extern bool bc_client_next_result(BcCallResult *res);
 extern void bc_client_release(void);
+extern void bc_client_raise(const char *target, BcPriority prio);
 extern void bc_client_abort_all(BcJob *jobs, int *njobs);
 extern char *bc_client_build_path(const BcJob *job, char **query);
 extern char *bc_client_redact(const char *text);

@@ -335,24 +335,27 @@ bc_queue_getstr(HeapTuple tup, TupleDesc desc, int col, char *dst, size_t size)
 }
 
 /*
- * bc_queue_claim claims up to max due jobs, best priority first, leasing
- * them and counting an attempt; returns how many it put into jobs.  Jobs
- * whose target is in the negative cache come back with call_id -1; those
- * without any not_found row (fresh or stale) are marked so.
+ * bc_queue_claim claims up to max due jobs of priority class max_prio or
+ * better, best priority first, leasing them and counting an attempt;
+ * returns how many it put into jobs.  Jobs whose target is in the negative
+ * cache come back with call_id -1; those without any not_found row (fresh
+ * or stale) are marked so.
  */
 int
-bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
+bc_queue_claim(BcJob *jobs, int max, BcPriority max_prio, TimestampTz now)
 {
-	Oid			types[4] = {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Oid			types[4] = {TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, TEXTOID};
 	Datum		values[4];
 	SPIPlanPtr	plan;
 	int			rc;
 	int			n = 0;
+	TimestampTz cutoff = now - bc_not_found_ttl.usec;
 
 	plan = bc_queue_plan(&bc_plan_claim,
 						 "WITH c AS ("
 						 "  SELECT job_id FROM brickcat.fetch_queue"
 						 "   WHERE state = 'queued' AND not_before <= $1"
+						 "     AND priority <= $4::brickcat.priority"
 						 "   ORDER BY priority, not_before, job_id"
 						 "   LIMIT $2 FOR UPDATE SKIP LOCKED)"
 						 " UPDATE brickcat.fetch_queue q"
@@ -360,16 +363,15 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 						 "        lease_until = $3, reason = NULL"
 						 "   FROM c WHERE q.job_id = c.job_id"
 						 " RETURNING q.job_id, q.kind::text, q.target, q.priority::text,"
-						 "  q.attempts, EXISTS (SELECT FROM brickcat.not_found nf"
-						 "   WHERE nf.target = q.target AND nf.checked_at > $4),"
-						 "  NOT EXISTS (SELECT FROM brickcat.not_found nf WHERE nf.target = q.target)",
+						 "  q.attempts,"
+						 "  (SELECT nf.checked_at FROM brickcat.not_found nf WHERE nf.target = q.target)",
 						 4, types);
 	values[0] = TimestampTzGetDatum(now);
 	values[1] = Int32GetDatum(max);
 	/* a lease always outlasts the longest call */
 	values[2] = TimestampTzGetDatum(now + Max(bc_lease_duration.usec,
 											  bc_request_timeout.usec + USECS_PER_MINUTE));
-	values[3] = TimestampTzGetDatum(now - bc_not_found_ttl.usec);
+	values[3] = CStringGetTextDatum(bc_priority_names[max_prio]);
 	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "brickcat: claiming jobs failed: %s", SPI_result_code_string(rc));
@@ -384,13 +386,15 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 		bool		isnull;
 		int64		job_id;
 		int			attempts;
-		bool		negative;
+		bool		listed;
+		TimestampTz checked_at;
 
 		job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		bc_queue_getstr(tup, desc, 3, target, sizeof(target));
 		bc_queue_getstr(tup, desc, 4, prio, sizeof(prio));
 		attempts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
-		negative = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		checked_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+		listed = !isnull;
 		if (!bc_job_parse_target(target, job))
 		{
 			/* cannot happen for jobs queued through brickcat's functions */
@@ -402,9 +406,9 @@ bc_queue_claim(BcJob *jobs, int max, TimestampTz now)
 		}
 		job->job_id = job_id;
 		job->attempt = attempts;
-		job->call_id = negative ? -1 : 0;
+		job->call_id = (listed && checked_at > cutoff) ? -1 : 0;
 		/* only the worker adds not_found rows, and it holds this target's job */
-		job->not_in_negative_cache = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		job->not_in_negative_cache = !listed;
 		if (!bc_job_parse_priority(prio, &job->priority))
 			job->priority = BC_PRIORITY_BACKGROUND;
 		n++;
@@ -508,7 +512,9 @@ bc_queue_retry(const BcJob *job, TimestampTz not_before, const char *outcome,
 /*
  * bc_queue_reclaim_leases queues running jobs again whose lease expired
  * (all running jobs when all is set: their worker is gone), failing those
- * that used up their attempts.  Returns how many it touched.
+ * that used up their attempts.  A job whose current attempt has no call log
+ * row was claimed ahead and never sent: that attempt is not counted.
+ * Returns how many it touched.
  */
 int
 bc_queue_reclaim_leases(TimestampTz now, bool all)
@@ -520,16 +526,26 @@ bc_queue_reclaim_leases(TimestampTz now, bool all)
 	values[0] = TimestampTzGetDatum(now);
 	values[1] = BoolGetDatum(all);
 	values[2] = Int32GetDatum(bc_retry_max_attempts);
-	rc = SPI_execute_with_args("UPDATE brickcat.fetch_queue"
-							   "   SET state = CASE WHEN attempts >= $3 THEN 'failed'"
+	rc = SPI_execute_with_args("UPDATE brickcat.fetch_queue q"
+							   "   SET state = CASE WHEN s.n >= $3 THEN 'failed'"
 							   "                    ELSE 'queued' END::brickcat.job_state,"
-							   "       finished_at = CASE WHEN attempts >= $3 THEN $1 END,"
-							   "       reason = CASE WHEN attempts >= $3"
-							   "         THEN 'interrupted after ' || attempts || ' attempts: worker exited mid-call'"
-							   "         ELSE 'lease expired: worker exited mid-call; taken up again' END,"
-							   "       last_outcome = coalesce(last_outcome, 'interrupted'),"
+							   "       attempts = s.n,"
+							   "       finished_at = CASE WHEN s.n >= $3 THEN $1 END,"
+							   "       reason = CASE WHEN s.n >= $3"
+							   "         THEN 'interrupted after ' || s.n || ' attempts: worker exited mid-call'"
+							   "         WHEN s.sent THEN 'lease expired: worker exited mid-call; taken up again'"
+							   "         ELSE 'lease expired: worker exited before sending the call; taken up again' END,"
+							   "       last_outcome = CASE WHEN s.sent"
+							   "         THEN coalesce(q.last_outcome, 'interrupted') ELSE q.last_outcome END,"
 							   "       lease_until = NULL"
-							   " WHERE state = 'running' AND ($2 OR lease_until < $1)",
+							   "  FROM (SELECT j.job_id, e.sent,"
+							   "               j.attempts - CASE WHEN e.sent THEN 0 ELSE 1 END AS n"
+							   "          FROM brickcat.fetch_queue j,"
+							   "       LATERAL (SELECT EXISTS (SELECT FROM brickcat.api_call c"
+							   "                 WHERE c.target = j.target AND c.job_id = j.job_id"
+							   "                   AND c.attempt = j.attempts) AS sent) e"
+							   "         WHERE j.state = 'running' AND ($2 OR j.lease_until < $1)) s"
+							   " WHERE q.job_id = s.job_id",
 							   3, types, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "brickcat: reclaiming leases failed: %s", SPI_result_code_string(rc));

@@ -71,6 +71,7 @@ static SPIPlanPtr bc_quota_recent_plan = NULL;
 static SPIPlanPtr bc_quota_insert_plan = NULL;
 static SPIPlanPtr bc_quota_insert_many_plan = NULL;
 static SPIPlanPtr bc_quota_store_plan = NULL;
+static SPIPlanPtr bc_quota_refund_plan = NULL;
 static SPIPlanPtr bc_quota_prune_plan = NULL;
 static SPIPlanPtr bc_quota_throttle_plan = NULL;
 static SPIPlanPtr bc_quota_events_plan = NULL;
@@ -89,6 +90,9 @@ typedef struct BcQuotaState
 	ItemPointerData ctid;
 	bool		exists;
 } BcQuotaState;
+
+static void bc_quota_store(BcQuotaState *st);
+static void bc_quota_count(BcQuotaState *st, uint64 row, int col, int64 n);
 
 /*
  * bc_quota_exec executes a kept plan, checking its result code.
@@ -191,15 +195,22 @@ bc_quota_sum(BcQuotaState *st, TimestampTz from, TimestampTz to, int sign)
 							  2, types),
 				  values, NULL, SPI_OK_SELECT);
 	for (uint64 row = 0; row < SPI_processed; row++)
-	{
-		char	   *label = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1);
-		int64		n = bc_quota_int64(row, 2) * sign;
+		bc_quota_count(st, row, 1, bc_quota_int64(row, 2) * sign);
+}
 
-		st->calls += n;
-		for (int c = 0; c < BC_QUOTA_NCLASSES; c++)
-			if (strcmp(label, bc_quota_class_names[c]) == 0)
-				st->by_class[c] += n;
-	}
+/*
+ * bc_quota_count adds n calls to the totals, of the class whose label is
+ * column col of result row row.
+ */
+static void
+bc_quota_count(BcQuotaState *st, uint64 row, int col, int64 n)
+{
+	char	   *label = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	st->calls += n;
+	for (int c = 0; c < BC_QUOTA_NCLASSES; c++)
+		if (strcmp(label, bc_quota_class_names[c]) == 0)
+			st->by_class[c] += n;
 }
 
 /*
@@ -376,9 +387,6 @@ bc_quota_debit(BcQuotaState *st, TimestampTz now, BcPriority prio, int n,
 	Oid			itypes[4] = {TIMESTAMPTZOID, TEXTOID, INT4OID, TEXTOID};
 	Datum		ivalues[4];
 	char		inulls[4] = {' ', ' ', ' ', target ? ' ' : 'n'};
-	Oid			stypes[7] = {TIDOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID,
-	TIMESTAMPTZOID};
-	Datum		svalues[7];
 
 	ivalues[0] = TimestampTzGetDatum(now);
 	ivalues[1] = CStringGetTextDatum(bc_quota_class_names[prio]);
@@ -433,6 +441,19 @@ bc_quota_debit(BcQuotaState *st, TimestampTz now, BcPriority prio, int n,
 		st->pruned_at = now;
 	}
 
+	bc_quota_store(st);
+}
+
+/*
+ * bc_quota_store writes the running totals back to the locked state row.
+ */
+static void
+bc_quota_store(BcQuotaState *st)
+{
+	Oid			stypes[7] = {TIDOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID,
+	TIMESTAMPTZOID};
+	Datum		svalues[7];
+
 	svalues[0] = PointerGetDatum(&st->ctid);
 	svalues[1] = TimestampTzGetDatum(st->horizon);
 	svalues[2] = Int64GetDatum(st->calls);
@@ -447,6 +468,47 @@ bc_quota_debit(BcQuotaState *st, TimestampTz now, BcPriority prio, int n,
 				  svalues, NULL, SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		elog(ERROR, "brickcat: quota state row vanished while locked");
+}
+
+/*
+ * bc_quota_refund gives back the debits of calls that were never sent:
+ * for each of the n targets, its newest one-call ledger row debited at or
+ * after since is removed and the totals adjusted, in the caller's
+ * transaction.  Targets without such a row are skipped.
+ */
+void
+bc_quota_refund(int n, const char *const *targets, TimestampTz since)
+{
+	BcQuotaState st;
+	Oid			types[2] = {TEXTARRAYOID, TIMESTAMPTZOID};
+	Datum		values[2];
+	Datum	   *d;
+
+	if (n <= 0)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "brickcat: SPI_connect failed");
+	bc_quota_load(&st, true);
+	bc_quota_advance(&st, bc_now());
+	d = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(targets[i]);
+	values[0] = PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = TimestampTzGetDatum(since);
+	bc_quota_exec(bc_spi_plan(&bc_quota_refund_plan,
+							  "DELETE FROM brickcat.quota_ledger WHERE ctid = ANY (ARRAY("
+							  "SELECT DISTINCT ON (target) ctid FROM brickcat.quota_ledger "
+							  "WHERE call_at >= $2 AND target = ANY ($1) AND calls = 1 "
+							  "ORDER BY target, call_at DESC)) RETURNING call_at, priority::text",
+							  2, types),
+				  values, NULL, SPI_OK_DELETE_RETURNING);
+	for (uint64 row = 0; row < SPI_processed; row++)
+	{
+		if ((TimestampTz) bc_quota_int64(row, 1) >= st.horizon)
+			bc_quota_count(&st, row, 2, -1);
+	}
+	bc_quota_store(&st);
+	SPI_finish();
 }
 
 /*

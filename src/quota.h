@@ -47,6 +47,13 @@ extern bool bc_quota_try_acquire(BcPriority prio, int ncalls, const char *target
 extern bool bc_quota_try_acquire_many(BcPriority prio, int n, const char *const *targets,
 									  TimestampTz *retry_at, const char **reason);
 
+/*
+ * bc_quota_refund gives back, in the caller's transaction, the debits of
+ * calls to the n targets that were debited at or after since and never
+ * sent (the newest one-call ledger row of each).
+ */
+extern void bc_quota_refund(int n, const char *const *targets, TimestampTz since);
+
 extern void bc_quota_note_throttle(TimestampTz until);
 
 /* Settings brickcat.daily_quota, max_calls_per_second, background_share, on_demand_share. */

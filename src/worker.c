@@ -6,20 +6,24 @@
  *	  credential stop, sends them through the BrickLink client, and stores
  *	  the answers.
  *
- * A round first claims, debits and logs the calls for the slots the
- * answers freed (what the answers taught -- breaker, credentials,
- * throttling -- applied first) and commits; sends them; and only then
- * stores the answers together in a second transaction, while BrickLink
- * works on the new calls.  The data of good answers is written in one
- * subtransaction (the items with one statement), or, when one of them is
- * refused, each in its own; their log rows and jobs are finished with one
- * statement.  Count before you call: the claim, the quota debit and the
- * call's log row are committed before the request is sent, so a crash
- * over-counts by the calls in flight and never under-counts (and repeats
- * at most the calls in flight plus the answers not yet stored).  When there is nothing to do the
- * worker sleeps on its latch until the next job is due (backoff, limiter
- * refusal, lease expiry) or the next prune, running no queries; commits
- * that queue work and readers' requests set the latch.
+ * Jobs are claimed and debited ahead of the free slots and their calls
+ * logged a few ahead (worker_batch.c), so that a freed slot gets its next
+ * call without waiting for a transaction.  Good answers are stored
+ * brickcat.max_concurrency at a time, after the calls that replace them
+ * have left (at once when a reader may wait for one, or after 50 ms); a
+ * failed answer is stored, and what it taught (breaker, credentials,
+ * throttling) applied, before anything more is sent.  The data of good
+ * answers is written in one subtransaction (the items with one statement),
+ * or, when one of them is refused, each in its own; their log rows and
+ * jobs are finished with one statement.  Count before you call: the claim,
+ * the quota debit and the call's log row are committed before the request
+ * is sent, so a crash over-counts by the calls in flight and the jobs
+ * claimed ahead, and never under-counts; it repeats at most the calls in
+ * flight and the answers not yet stored (2 x brickcat.max_concurrency).
+ * When there is nothing to do the worker sleeps on its latch until the
+ * next job is due (backoff, limiter refusal, lease expiry) or the next
+ * prune, running no queries; commits that queue work and readers' requests
+ * set the latch.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +31,6 @@
 
 #include "access/xact.h"
 #include "commands/extension.h"
-#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -46,6 +49,7 @@
 #include "demand.h"
 #include "quota.h"
 #include "worker.h"
+#include "worker_batch.h"
 
 /* How often the worker looks again for a missing extension. */
 #define BC_WORKER_EXTENSION_POLL_MS 10000
@@ -53,6 +57,15 @@
 #define BC_WORKER_POLL_MS 10
 /* Requests taken from shared memory per round. */
 #define BC_WORKER_COLLECT_MAX 64
+/* Good answers are stored once this many times brickcat.max_concurrency wait... */
+#define BC_WORKER_STORE_FACTOR 1
+/* ... or the oldest has waited this long. */
+#define BC_WORKER_STORE_WAIT_MS 50
+/*
+ * Calls are logged ahead of the free slots, up to this many times
+ * brickcat.max_concurrency, once fewer than half that remain.
+ */
+#define BC_WORKER_LOG_AHEAD 2
 
 int			bc_max_concurrency = 4;
 char	   *bc_currency = NULL;
@@ -81,29 +94,10 @@ static const char *const bc_secret_settings[] = {
 	"brickcat.token_value", "brickcat.token_secret"
 };
 
-/* The worker's scheduling state. */
-typedef struct BcWorkerState
-{
-	bool		queue_more;		/* the last claim was full: more may be due */
-	bool		woken;			/* latch set: requests or new jobs */
-	TimestampTz next_due;		/* next job due / lease expiry (bc_now clock) */
-	TimestampTz next_prune;
-	MemoryContext loop_cxt;
-} BcWorkerState;
-
-/* What to tell waiting readers once a transaction has committed. */
-typedef struct BcCompletion
-{
-	char		target[BC_TARGET_LEN];
-	bool		ok;
-	const char *code;
-	char		text[BC_ERROR_TEXT_LEN];
-} BcCompletion;
-
 /* A finished call, classified, waiting to be stored. */
 typedef struct BcWorkerAnswer
 {
-	BcCallResult res;			/* body copied into the loop's context */
+	BcCallResult res;			/* body copied into the answers' context */
 	BcEnvelope	env;
 	BcOutcome	outcome;
 	bool		retryable;
@@ -112,12 +106,29 @@ typedef struct BcWorkerAnswer
 	TimestampTz pause;			/* throttled: no calls until (real clock), or 0 */
 } BcWorkerAnswer;
 
+/* The worker's scheduling state. */
+typedef struct BcWorkerState
+{
+	bool		queue_more;		/* the last claim was full: more may be due */
+	bool		woken;			/* latch set: requests or new jobs */
+	bool		look_ahead;		/* new work since the last claim: look past the batch */
+	bool		release;		/* settings reloaded: put the batch back */
+	TimestampTz next_due;		/* next job due / lease expiry (bc_now clock) */
+	TimestampTz next_prune;
+	MemoryContext loop_cxt;
+	BcWorkerBatch *batch;		/* jobs claimed ahead (worker_batch.c) */
+	BcWorkerAnswer *ans;		/* answers not yet stored */
+	int			nans;
+	TimestampTz ans_since;		/* when the oldest of them arrived (real clock) */
+	MemoryContext ans_cxt;		/* their bodies and errors */
+} BcWorkerState;
+
 static void bc_worker_classify(BcWorkerAnswer *a);
 static void bc_worker_learn(BcWorkerAnswer *ans, int n);
 static void bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
-								BcCompletion *done, int *ndone);
+								BcCompletions *done);
 static void bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
-									BcCompletion *done, int *ndone);
+									BcCompletions *done);
 static void bc_worker_store_alone(BcWorkerState *st, BcCallResult *res);
 static void bc_worker_log_slow(BcWorkerAnswer *a);
 static const char *bc_worker_strcasestr(const char *haystack, const char *needle);
@@ -328,24 +339,34 @@ bc_worker_set_ready(bool ready)
  * the transaction ran (call after commit, so they find the rows).
  */
 static void
-bc_worker_complete_all(BcCompletion *c, int n)
+bc_worker_complete_all(BcCompletions *done)
 {
-	for (int i = 0; i < n; i++)
-		bc_request_complete(c[i].target, c[i].ok, c[i].code, c[i].text);
+	for (int i = 0; i < done->n; i++)
+		bc_request_complete(done->c[i].target, done->c[i].ok, done->c[i].code,
+							done->c[i].text);
+	done->n = 0;
 }
 
 /*
  * bc_worker_add_completion records a reader notification for after commit.
  */
-static void
-bc_worker_add_completion(BcCompletion *c, int *n, const char *target, bool ok,
+void
+bc_worker_add_completion(BcCompletions *done, const char *target, bool ok,
 						 const char *code, const char *text)
 {
-	strlcpy(c[*n].target, target, BC_TARGET_LEN);
-	c[*n].ok = ok;
-	c[*n].code = code;
-	strlcpy(c[*n].text, text ? text : "", BC_ERROR_TEXT_LEN);
-	(*n)++;
+	BcCompletion *c;
+
+	if (done->n == done->cap)
+	{
+		done->cap = Max(done->cap * 2, 16);
+		done->c = done->c ? repalloc(done->c, sizeof(BcCompletion) * done->cap) :
+			MemoryContextAlloc(done->cxt, sizeof(BcCompletion) * done->cap);
+	}
+	c = &done->c[done->n++];
+	strlcpy(c->target, target, BC_TARGET_LEN);
+	c->ok = ok;
+	c->code = code;
+	strlcpy(c->text, text ? text : "", BC_ERROR_TEXT_LEN);
 }
 
 /*
@@ -390,7 +411,8 @@ bc_worker_blocked(TimestampTz now, TimestampTz *until)
  * are completed right away through done[].
  */
 static void
-bc_worker_collect(TimestampTz now, const char *blocked, BcCompletion *done, int *ndone)
+bc_worker_collect(BcWorkerState *st, TimestampTz now, const char *blocked,
+				  BcCompletions *done)
 {
 	char		targets[BC_WORKER_COLLECT_MAX][BC_TARGET_LEN];
 	BcPriority	prios[BC_WORKER_COLLECT_MAX];
@@ -404,193 +426,33 @@ bc_worker_collect(TimestampTz now, const char *blocked, BcCompletion *done, int 
 
 		if (!bc_job_parse_target(targets[i], &job))
 		{
-			bc_worker_add_completion(done, ndone, targets[i], false, "UPSTREAM_ERROR",
+			bc_worker_add_completion(done, targets[i], false, "UPSTREAM_ERROR",
 									 "invalid fetch target");
 			continue;
 		}
 		if (bc_queue_not_found_cached(job.target, now))
 		{
-			bc_worker_add_completion(done, ndone, job.target, false, "NOT_FOUND",
+			bc_worker_add_completion(done, job.target, false, "NOT_FOUND",
 									 "BrickLink does not know this item (negative cache)");
 			continue;
 		}
 		job.priority = prios[i];
 		(void) bc_queue_upsert(&job, &is_new);
+		/* a job claimed ahead or in flight that a reader now waits for moves up */
+		bc_batch_raise(st->batch, job.target, job.priority);
+		bc_client_raise(job.target, job.priority);
 		if (blocked)
-			bc_worker_add_completion(done, ndone, job.target, false, blocked,
+			bc_worker_add_completion(done, job.target, false, blocked,
 									 "fetching is paused; the job stays queued");
 	}
 }
 
 /*
- * bc_worker_refused puts back a claimed job the limiter refused: not an
- * attempt, due again when the limiter allows it.  A burst refusal clears
- * within a second, so waiting readers keep waiting; anything else is
- * reported to them.
+ * bc_worker_send sends the calls for the n logged jobs in send[].
  */
 static void
-bc_worker_refused(BcWorkerState *st, const BcJob *job, TimestampTz retry_at,
-				  const char *reason, TimestampTz now, BcCompletion *done, int *ndone)
+bc_worker_send(BcWorkerState *st, BcJob *send, int nsend, TimestampTz now)
 {
-	bool		burst = reason && strcmp(reason, "BURST") == 0;
-	int64		jitter = burst ? 50 * 1000 : USECS_PER_SEC;
-	TimestampTz at = Max(retry_at, now) +
-	(int64) (pg_prng_double(&pg_global_prng_state) * jitter);
-
-	bc_queue_unclaim(job, at, psprintf("waiting for quota: %s", reason ? reason : "refused"));
-	st->next_due = Min(st->next_due, at);
-	if (!burst)
-		bc_worker_add_completion(done, ndone, job->target, false,
-								 (reason && strcmp(reason, "THROTTLED") == 0) ?
-								 "THROTTLED" : "QUOTA_EXHAUSTED",
-								 "the BrickLink call budget does not allow the call now");
-}
-
-/*
- * bc_worker_debit debits the quota for the claimed jobs in send[] (in
- * claim order) and logs each granted call; jobs the limiter refuses go back
- * to the queue.  Consecutive jobs of one class are debited together when
- * that cannot change the limiter's answer; a refused batch is retried job
- * by job, so each job gets the answer it would get alone.  Returns how many
- * jobs remain in send[].
- */
-static int
-bc_worker_debit(BcWorkerState *st, BcJob *send, int nsend, TimestampTz now,
-				BcCompletion *done, int *ndone)
-{
-	int			nkept = 0;
-	bool		granted[BC_CLIENT_MAX_SLOTS];
-
-	for (int i = 0; i < nsend;)
-	{
-		const char *targets[BC_CLIENT_MAX_SLOTS];
-		int			n = 0;
-		TimestampTz retry_at = 0;
-		const char *reason = NULL;
-
-		while (i + n < nsend && send[i + n].priority == send[i].priority &&
-			   (n < bc_quota_max_per_second || bc_quota_max_per_second <= 0))
-		{
-			targets[n] = send[i + n].target;
-			n++;
-		}
-		if (n > 1 && bc_quota_try_acquire_many(send[i].priority, n, targets,
-											   &retry_at, &reason))
-		{
-			for (int j = 0; j < n; j++)
-				granted[i + j] = true;
-			i += n;
-			continue;
-		}
-		for (int j = i; j < i + n; j++)
-		{
-			granted[j] = bc_quota_try_acquire(send[j].priority, 1, send[j].target,
-											  &retry_at, &reason);
-			if (!granted[j])
-				bc_worker_refused(st, &send[j], retry_at, reason, now, done, ndone);
-		}
-		i += n;
-	}
-	for (int i = 0; i < nsend; i++)
-	{
-		if (granted[i])
-			send[nkept++] = send[i];
-	}
-	bc_writer_call_begin_many(send, nkept, now);
-	return nkept;
-}
-
-/*
- * bc_worker_round first applies what the finished calls in ans[] taught
- * (breaker, credentials, throttling), collects requests and, when calls may
- * be sent, claims due jobs, debits the quota and logs each call, in one
- * committed transaction; then tells waiting readers and sends the calls;
- * only then stores the answers, in a second transaction, while BrickLink
- * already works on the new calls.
- */
-static void
-bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
-{
-	BcJob		jobs[BC_CLIENT_MAX_SLOTS];
-	BcJob		send[BC_CLIENT_MAX_SLOTS];
-	BcCompletion done[BC_WORKER_COLLECT_MAX + 2 * BC_CLIENT_MAX_SLOTS];
-	int			ndone = 0;
-	int			nsend = 0;
-	int			want;
-	int			admit = -1;
-	int			nclaimed = 0;
-	TimestampTz now;
-	TimestampTz until;
-	const char *blocked;
-
-	bc_worker_begin("brickcat: claiming jobs");
-	bc_worker_learn(ans, nans);
-
-	/* what the answers taught (breaker, credentials, throttling) applies now */
-	now = bc_now();
-	blocked = bc_worker_blocked(now, &until);
-	want = bc_client_free_slots();
-	if (!blocked && want > 0)
-	{
-		TimestampTz reopen;
-
-		admit = bc_breaker_admit(GetCurrentTimestamp(), &reopen);
-		if (admit == 0)
-		{
-			blocked = "BREAKER_OPEN";
-			until = reopen == DT_NOEND ? DT_NOEND : now + (reopen - GetCurrentTimestamp());
-		}
-		else if (admit > 0)
-			want = Min(want, admit);
-	}
-
-	if (st->woken)
-	{
-		bc_worker_collect(now, blocked, done, &ndone);
-		/* jobs queued just now are due at this transaction's start: claim them */
-		now = Max(now, bc_statement_now());
-	}
-	st->woken = false;
-
-	if (!blocked && want > 0)
-	{
-		nclaimed = bc_queue_claim(jobs, want, now);
-		st->queue_more = (nclaimed == want);
-		for (int i = 0; i < nclaimed; i++)
-		{
-			BcJob	   *job = &jobs[i];
-
-			if (job->call_id < 0)
-			{
-				/* the negative cache answers without a call */
-				job->attempt--;
-				bc_queue_finish(job, false, "not_found",
-								"BrickLink answered RESOURCE_NOT_FOUND recently (negative cache)",
-								now);
-				bc_worker_add_completion(done, &ndone, job->target, false, "NOT_FOUND",
-										 "BrickLink does not know this item (negative cache)");
-				continue;
-			}
-			send[nsend++] = *job;
-		}
-		if (nsend > 0)
-			nsend = bc_worker_debit(st, send, nsend, now, done, &ndone);
-	}
-	if (blocked)
-		st->queue_more = false;
-	if (!st->queue_more)
-	{
-		/* recomputed from the table, which holds every backoff and deferral */
-		st->next_due = bc_queue_next_due();
-		if (blocked && until != DT_NOEND)
-			st->next_due = Max(st->next_due, until);
-	}
-	if (admit > 0 && nsend == 0)
-		bc_breaker_release_probe();
-	bc_worker_commit();
-	bc_worker_complete_all(done, ndone);
-	ndone = 0;
-
 	if (nsend > 0)
 		pgstat_report_activity(STATE_RUNNING, "brickcat: waiting for BrickLink");
 	for (int i = 0; i < nsend; i++)
@@ -614,26 +476,219 @@ bc_worker_round(BcWorkerState *st, BcWorkerAnswer *ans, int nans)
 			bc_worker_store_alone(st, &res);
 		}
 	}
-	/* the requests leave now, not after the answers below are stored */
+	/* the requests leave now */
 	if (nsend > 0)
 		bc_client_wait(0);
+}
 
+/*
+ * bc_worker_answers_done forgets the answers just stored.
+ */
+static void
+bc_worker_answers_done(BcWorkerState *st)
+{
+	for (int i = 0; i < st->nans; i++)
+		bc_worker_log_slow(&st->ans[i]);
+	st->nans = 0;
+	MemoryContextReset(st->ans_cxt);
+}
+
+/*
+ * bc_worker_breaker_closed says whether the circuit breaker is closed.
+ */
+static bool
+bc_worker_breaker_closed(void)
+{
+	bool		closed;
+
+	LWLockAcquire(bc_shared->lock, LW_SHARED);
+	closed = bc_shared->breaker_state == BC_BREAKER_CLOSED;
+	LWLockRelease(bc_shared->lock);
+	return closed;
+}
+
+/*
+ * bc_worker_must_learn says whether the answers waiting to be stored must be
+ * looked at before anything more is sent: one failed (breaker, credentials,
+ * throttling), or the circuit breaker is not closed (a probe's answer
+ * closes it).
+ */
+static bool
+bc_worker_must_learn(BcWorkerState *st)
+{
+	for (int i = 0; i < st->nans; i++)
+	{
+		if (st->ans[i].outcome != BC_OUTCOME_OK)
+			return true;
+	}
+	return st->nans > 0 && !bc_worker_breaker_closed();
+}
+
+/*
+ * bc_worker_store_batch returns how many good answers are stored together.
+ */
+static int
+bc_worker_store_batch(void)
+{
+	return Min(BC_WORKER_STORE_FACTOR * bc_max_concurrency, BC_WORKER_STORE_MAX);
+}
+
+/*
+ * bc_worker_store_due says whether the good answers waiting to be stored
+ * should be stored now: enough have gathered, the oldest has waited long
+ * enough, one was asked for ahead of background work (a reader may wait
+ * for it), readers asked for something (woken), or no call is in flight.
+ */
+static bool
+bc_worker_store_due(BcWorkerState *st, bool woken)
+{
+	if (st->nans == 0)
+		return false;
+	if (woken || bc_client_in_flight() == 0 || st->nans >= bc_worker_store_batch() ||
+		GetCurrentTimestamp() - st->ans_since >= BC_WORKER_STORE_WAIT_MS * INT64CONST(1000))
+		return true;
+	for (int i = 0; i < st->nans; i++)
+	{
+		if (st->ans[i].res.job.priority != BC_PRIORITY_BACKGROUND)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * bc_worker_round fills the free transfer slots.  Without store_first,
+ * calls already logged ahead are sent at once, and the round ends there
+ * unless something needs the database.  Otherwise it runs one transaction:
+ * with store_first it applies what the answers waiting to be stored taught
+ * (breaker, credentials, throttling) and stores them; then it collects
+ * readers' requests, puts the jobs claimed ahead back when fetching is
+ * paused, refills them, logs the calls for the free slots and a few more
+ * ahead; after the commit it tells waiting readers and sends the calls.
+ */
+static void
+bc_worker_round(BcWorkerState *st, bool store_first)
+{
+	BcWorkerAnswer *ans = st->ans;
+	int			nans = store_first ? st->nans : 0;
+	BcJob		send[BC_CLIENT_MAX_SLOTS];
+	BcCompletions done = {0};
+	int			nsend = 0;
+	int			want;
+	int			admit = -1;
+	TimestampTz now;
+	TimestampTz until;
+	const char *blocked = NULL;
+
+	done.cxt = CurrentMemoryContext;
+	now = bc_now();
+	if (nans == 0)
+	{
+		bool		stale = bc_batch_stale(st->batch);
+		int			logged;
+
+		/*
+		 * Calls logged ahead leave first, without a transaction, unless
+		 * readers' requests may bring work of a better priority.
+		 */
+		blocked = bc_worker_blocked(now, &until);
+		want = bc_client_free_slots();
+		if (!blocked && !stale && !st->woken && !st->release && want > 0 &&
+			bc_worker_breaker_closed())
+		{
+			nsend = bc_batch_take_logged(st->batch, send, want);
+			bc_worker_send(st, send, nsend, now);
+			want -= nsend;
+		}
+		/* the transaction tops the batch and its logged calls up ahead of need */
+		logged = bc_batch_logged(st->batch);
+		if (!blocked && !stale && !st->woken && !st->release &&
+			!(want > 0 && (st->queue_more || st->batch->n > 0)) &&
+			!(logged < (bc_max_concurrency + 1) / 2 &&
+			  (st->queue_more || st->batch->n > logged)))
+			return;
+		nsend = 0;
+	}
+
+	bc_worker_begin(nans > 0 ? "brickcat: storing results" : "brickcat: claiming jobs");
 	if (nans > 0)
 	{
-		bc_worker_begin("brickcat: storing results");
-		bc_worker_store_answers(st, ans, nans, done, &ndone);
-		bc_worker_commit();
-		bc_worker_complete_all(done, ndone);
-		for (int i = 0; i < nans; i++)
-			bc_worker_log_slow(&ans[i]);
+		bc_worker_learn(ans, nans);
+		bc_worker_store_answers(st, ans, nans, &done);
 	}
+
+	/* what the answers taught (breaker, credentials, throttling) applies now */
+	now = bc_now();
+	blocked = bc_worker_blocked(now, &until);
+	want = bc_client_free_slots();
+	if (!blocked && want > 0)
+	{
+		TimestampTz reopen;
+
+		admit = bc_breaker_admit(GetCurrentTimestamp(), &reopen);
+		if (admit == 0)
+		{
+			blocked = "BREAKER_OPEN";
+			until = reopen == DT_NOEND ? DT_NOEND : now + (reopen - GetCurrentTimestamp());
+		}
+		else if (admit > 0)
+			want = Min(want, admit);
+	}
+
+	if (st->woken)
+	{
+		bc_worker_collect(st, now, blocked, &done);
+		/* jobs queued just now are due at this transaction's start: claim them */
+		now = Max(now, bc_statement_now());
+		st->look_ahead = true;
+	}
+	st->woken = false;
+
+	if (blocked || st->release || bc_batch_stale(st->batch))
+	{
+		/* the jobs claimed ahead wait in the queue, not in the worker */
+		bc_batch_release(st->batch, blocked,
+						 blocked ? psprintf("waiting: fetching is paused (%s)", blocked) :
+						 "claimed ahead and not sent in time; queued again", &done);
+		st->release = false;
+	}
+	if (!blocked && admit != 0)
+	{
+		/* no claiming ahead while the breaker probes */
+		int			full = bc_batch_fill(st->batch, want, admit < 0 && bc_worker_breaker_closed(),
+										 st->look_ahead, now, &st->next_due, &done);
+
+		if (full >= 0)
+			st->queue_more = (full == 1);
+		st->look_ahead = false;
+		/* the calls for the next free slots are logged ahead, unless probing */
+		bc_batch_log(st->batch, admit > 0 ? want :
+					 want + BC_WORKER_LOG_AHEAD * bc_max_concurrency, now);
+		nsend = bc_batch_take_logged(st->batch, send, want);
+	}
+	if (blocked)
+		st->queue_more = false;
+	if (!st->queue_more)
+	{
+		/* recomputed from the table, which holds every backoff and deferral */
+		st->next_due = bc_queue_next_due();
+		if (blocked && until != DT_NOEND)
+			st->next_due = Max(st->next_due, until);
+	}
+	if (admit > 0 && nsend == 0)
+		bc_breaker_release_probe();
+	bc_worker_commit();
+	bc_worker_complete_all(&done);
+	if (nans > 0)
+		bc_worker_answers_done(st);
+
+	bc_worker_send(st, send, nsend, now);
 }
 
 /* The arguments of one guarded store. */
 typedef struct BcWorkerStoreArgs
 {
-	const BcJob *jobs[BC_CLIENT_MAX_SLOTS];
-	bc_json_object_t *datas[BC_CLIENT_MAX_SLOTS];
+	const BcJob *jobs[BC_WORKER_STORE_MAX];
+	bc_json_object_t *datas[BC_WORKER_STORE_MAX];
 	int			n;
 	TimestampTz now;
 	int		   *failed;
@@ -727,7 +782,7 @@ bc_worker_classify(BcWorkerAnswer *a)
 static void
 bc_worker_store_ok(BcWorkerAnswer *ans, int n, TimestampTz now)
 {
-	BcWorkerAnswer *ok[BC_CLIENT_MAX_SLOTS];
+	BcWorkerAnswer *ok[BC_WORKER_STORE_MAX];
 	int			nok = 0;
 	int			failed;
 	char	   *err = NULL;
@@ -787,14 +842,15 @@ bc_worker_learn(BcWorkerAnswer *ans, int n)
  */
 static void
 bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
-					BcCompletion *done, int *ndone)
+					BcCompletions *done)
 {
-	int64		calls[BC_CLIENT_MAX_SLOTS];
-	int64		jobs[BC_CLIENT_MAX_SLOTS];
-	int64		durations[BC_CLIENT_MAX_SLOTS];
-	int64		bytes[BC_CLIENT_MAX_SLOTS];
-	int			status[BC_CLIENT_MAX_SLOTS];
-	int			meta[BC_CLIENT_MAX_SLOTS];
+	int64		calls[BC_WORKER_STORE_MAX];
+	int64		jobs[BC_WORKER_STORE_MAX];
+	TimestampTz sent[BC_WORKER_STORE_MAX];
+	int64		durations[BC_WORKER_STORE_MAX];
+	int64		bytes[BC_WORKER_STORE_MAX];
+	int			status[BC_WORKER_STORE_MAX];
+	int			meta[BC_WORKER_STORE_MAX];
 	int			nok = 0;
 
 	for (int i = 0; i < n; i++)
@@ -805,16 +861,17 @@ bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
 			continue;
 		calls[nok] = a->res.job.call_id;
 		jobs[nok] = a->res.job.job_id;
+		sent[nok] = a->res.started_at;
 		durations[nok] = a->res.duration_us;
 		bytes[nok] = (int64) a->res.body_len;
 		status[nok] = a->res.http_status;
 		meta[nok] = a->env.meta_code;
 		nok++;
-		bc_worker_add_completion(done, ndone, a->res.job.target, true, NULL, NULL);
+		bc_worker_add_completion(done, a->res.job.target, true, NULL, NULL);
 	}
 	if (nok == 0)
 		return;
-	bc_writer_finish_ok_many(calls, jobs, durations, status, meta, bytes, nok, now);
+	bc_writer_finish_ok_many(calls, jobs, sent, durations, status, meta, bytes, nok, now);
 }
 
 /*
@@ -825,12 +882,12 @@ bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
  */
 static void
 bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
-						BcCompletion *done, int *ndone)
+						BcCompletions *done)
 {
 	TimestampTz now = bc_now();
 
 	bc_worker_store_ok(ans, n, now);
-	bc_worker_finish_ok(ans, n, now, done, ndone);
+	bc_worker_finish_ok(ans, n, now, done);
 	for (int i = 0; i < n; i++)
 	{
 		BcWorkerAnswer *a = &ans[i];
@@ -842,8 +899,9 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 			continue;
 		if (a->err)
 			a->err = bc_client_redact(a->err);
-		bc_writer_call_end(job->call_id, a->res.duration_us, a->res.http_status,
-						   a->env.meta_code, outcome, (int64) a->res.body_len, a->err);
+		bc_writer_call_end(job->call_id, a->res.started_at, a->res.duration_us,
+						   a->res.http_status, a->env.meta_code, outcome,
+						   (int64) a->res.body_len, a->err);
 		if (outcome == BC_OUTCOME_NOT_FOUND)
 			bc_writer_store_not_found(job, now);
 		else
@@ -867,7 +925,7 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 		}
 		else
 			bc_queue_finish(job, false, bc_outcome_name(outcome), a->err, now);
-		bc_worker_add_completion(done, ndone, job->target, false, code, a->err);
+		bc_worker_add_completion(done, job->target, false, code, a->err);
 	}
 	st->queue_more = true;
 }
@@ -895,16 +953,16 @@ static void
 bc_worker_store_alone(BcWorkerState *st, BcCallResult *res)
 {
 	BcWorkerAnswer a;
-	BcCompletion done[1];
-	int			ndone = 0;
+	BcCompletions done = {0};
 
+	done.cxt = CurrentMemoryContext;
 	a.res = *res;
 	bc_worker_classify(&a);
 	bc_worker_begin("brickcat: storing a result");
 	bc_worker_learn(&a, 1);
-	bc_worker_store_answers(st, &a, 1, done, &ndone);
+	bc_worker_store_answers(st, &a, 1, &done);
 	bc_worker_commit();
-	bc_worker_complete_all(done, ndone);
+	bc_worker_complete_all(&done);
 	bc_worker_log_slow(&a);
 }
 
@@ -1008,12 +1066,18 @@ bc_worker_main(Datum arg)
 										ALLOCSET_DEFAULT_SIZES);
 	st.next_due = DT_NOEND;
 	st.next_prune = DT_NOEND;
+	st.batch = MemoryContextAlloc(TopMemoryContext, sizeof(BcWorkerBatch));
+	bc_batch_reset(st.batch);
+	st.ans = MemoryContextAllocZero(TopMemoryContext,
+									sizeof(BcWorkerAnswer) * BC_WORKER_STORE_MAX);
+	st.ans_cxt = AllocSetContextCreate(TopMemoryContext, "brickcat worker answers",
+									   ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
-		BcWorkerAnswer ans[BC_CLIENT_MAX_SLOTS];
-		int			nans;
+		MemoryContext cxt;
 		TimestampTz now;
+		bool		woken;
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(st.loop_cxt);
@@ -1026,6 +1090,7 @@ bc_worker_main(Datum arg)
 			bc_auth_reset();
 			st.woken = true;
 			st.queue_more = true;
+			st.release = st.batch->n > 0;
 		}
 
 		if (!ready)
@@ -1042,10 +1107,11 @@ bc_worker_main(Datum arg)
 		}
 
 		/* finished calls first: they free slots */
-		nans = 0;
-		while (nans < BC_CLIENT_MAX_SLOTS && bc_client_next_result(&ans[nans].res))
+		cxt = MemoryContextSwitchTo(st.ans_cxt);
+		while (st.nans < bc_worker_store_batch() &&
+			   bc_client_next_result(&st.ans[st.nans].res))
 		{
-			BcCallResult *res = &ans[nans].res;
+			BcCallResult *res = &st.ans[st.nans].res;
 
 			if (res->body != NULL)
 			{
@@ -1055,10 +1121,13 @@ bc_worker_main(Datum arg)
 				body[res->body_len] = '\0';
 				res->body = body;
 			}
-			bc_worker_classify(&ans[nans]);
-			nans++;
+			bc_worker_classify(&st.ans[st.nans]);
+			bc_batch_note_call(st.batch, res->duration_us);
+			if (st.nans++ == 0)
+				st.ans_since = GetCurrentTimestamp();
 		}
 		bc_client_release();
+		MemoryContextSwitchTo(cxt);
 
 		now = bc_now();
 		if (now >= st.next_prune)
@@ -1074,10 +1143,25 @@ bc_worker_main(Datum arg)
 		{
 			st.next_due = DT_NOEND;
 			st.queue_more = true;
+			st.look_ahead = true;
 		}
 
-		if (nans > 0 || st.woken || (st.queue_more && bc_client_free_slots() > 0))
-			bc_worker_round(&st, ans, nans);
+		/*
+		 * Good answers are stored in batches, after the calls that replace
+		 * them have left; a failed one is looked at before anything more is
+		 * sent.
+		 */
+		woken = st.woken;
+		if (bc_worker_must_learn(&st))
+			bc_worker_round(&st, true);
+		else
+		{
+			if (st.woken || st.release ||
+				((st.queue_more || st.batch->n > 0) && bc_client_free_slots() > 0))
+				bc_worker_round(&st, false);
+			if (bc_worker_store_due(&st, woken))
+				bc_worker_round(&st, true);
+		}
 		CHECK_FOR_INTERRUPTS();
 
 		if (bc_client_in_flight() > 0)
@@ -1091,7 +1175,8 @@ bc_worker_main(Datum arg)
 			if (!PostmasterIsAlive())
 				proc_exit(1);
 		}
-		else if (!st.woken && !(st.queue_more && bc_client_free_slots() > 0))
+		else if (!st.woken && !st.release &&
+				 !((st.queue_more || st.batch->n > 0) && bc_client_free_slots() > 0))
 			bc_worker_sleep(&st, -1);
 	}
 }

@@ -23,6 +23,9 @@
 #include "json_map.h"
 #undef json_object
 
+/* Most answers the worker stores in one transaction. */
+#define BC_WORKER_STORE_MAX		80
+
 /* Longest item number accepted (characters, as brickcat.item checks). */
 #define BC_ITEM_NO_MAX_CHARS	64
 /* Bytes an item number may take in UTF-8 (4 per character), plus NUL. */
@@ -85,7 +88,7 @@ extern void bc_job_make_target(BcJob *job);
 extern bool bc_job_parse_priority(const char *name, BcPriority *p);
 extern void bc_queue_prepare(void);
 extern int64 bc_queue_upsert(const BcJob *job, bool *is_new);
-extern int	bc_queue_claim(BcJob *jobs, int max, TimestampTz now);
+extern int	bc_queue_claim(BcJob *jobs, int max, BcPriority max_prio, TimestampTz now);
 extern void bc_queue_unclaim(const BcJob *job, TimestampTz not_before,
 							 const char *reason);
 extern void bc_queue_finish(const BcJob *job, bool done, const char *outcome,
@@ -102,13 +105,14 @@ extern int64 bc_writer_call_begin(const BcJob *job, TimestampTz started_at);
 extern void bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at);
 extern int	bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls);
 extern void bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids,
-									 const int64 *durations, const int *http_status,
-									 const int *meta_codes, const int64 *bytes, int n,
-									 TimestampTz now);
-extern void bc_writer_call_end(int64 call_id, int64 duration_us, int http_status,
-							   int meta_code, BcOutcome outcome, int64 bytes,
-							   const char *error);
+									 const TimestampTz *sent_at, const int64 *durations,
+									 const int *http_status, const int *meta_codes,
+									 const int64 *bytes, int n, TimestampTz now);
+extern void bc_writer_call_end(int64 call_id, TimestampTz sent_at, int64 duration_us,
+							   int http_status, int meta_code, BcOutcome outcome,
+							   int64 bytes, const char *error);
 extern void bc_writer_calls_interrupted(void);
+extern void bc_writer_call_unsent(int64 call_id);
 extern bool bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas,
 								 int n, TimestampTz now, int *failed, char **err);
 extern bool bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now,

@@ -33,6 +33,7 @@ typedef enum BcWriterStmt
 	BC_W_CALL_BEGIN_MANY,
 	BC_W_CALL_END,
 	BC_W_CALL_END_OK_MANY,
+	BC_W_CALL_UNSENT,
 	BC_W_ITEM,
 	BC_W_ITEM_COPY,
 	BC_W_COLORS_DELETE,
@@ -74,8 +75,8 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	6, {TS, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT4ARRAYOID, TEXTARRAYOID}},
 	[BC_W_CALL_END] = {
 		"UPDATE brickcat.api_call SET duration_us = $2, http_status = $3, meta_code = $4,"
-		" outcome = $5, bytes = $6, error = $7 WHERE call_id = $1",
-	7, {INT8OID, INT8OID, I, I, T, INT8OID, T}},
+		" outcome = $5, bytes = $6, error = $7, started_at = $8 WHERE call_id = $1",
+	8, {INT8OID, INT8OID, I, I, T, INT8OID, T, TS}},
 	/* rows picked by = ANY: run through bc_writer_execute_by_key */
 	[BC_W_CALL_END_OK_MANY] = {
 		"WITH j AS (UPDATE brickcat.fetch_queue"
@@ -87,9 +88,14 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		" http_status = ($3::int4[])[array_position($1::int8[], call_id)],"
 		" meta_code = ($4::int4[])[array_position($1::int8[], call_id)],"
 		" outcome = 'ok', bytes = ($5::int8[])[array_position($1::int8[], call_id)],"
+		" started_at = ($8::timestamptz[])[array_position($1::int8[], call_id)],"
 		" error = NULL WHERE call_id = ANY ($1::int8[])"
 		" RETURNING (SELECT count(*) FROM j)",
-	7, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TS}},
+	8, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TS,
+	TIMESTAMPTZARRAYOID}},
+	[BC_W_CALL_UNSENT] = {
+		"DELETE FROM brickcat.api_call WHERE call_id = $1 AND outcome IS NULL",
+	1, {INT8OID}},
 	/* one row per element of the arrays: all items answered together */
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
@@ -399,11 +405,12 @@ bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at)
 }
 
 /*
- * bc_writer_call_end completes a call's log row with how it went.
+ * bc_writer_call_end completes a call's log row with how it went and when
+ * it was sent (it may have been logged a little ahead).
  */
 void
-bc_writer_call_end(int64 call_id, int64 duration_us, int http_status, int meta_code,
-				   BcOutcome outcome, int64 bytes, const char *error)
+bc_writer_call_end(int64 call_id, TimestampTz sent_at, int64 duration_us, int http_status,
+				   int meta_code, BcOutcome outcome, int64 bytes, const char *error)
 {
 	BcArgs		a;
 
@@ -415,7 +422,22 @@ bc_writer_call_end(int64 call_id, int64 duration_us, int http_status, int meta_c
 	bc_args_text(&a, bc_outcome_name(outcome));
 	bc_args_datum(&a, Int64GetDatum(bytes), false);
 	bc_args_text(&a, error);
+	bc_args_datum(&a, TimestampTzGetDatum(sent_at), false);
 	bc_writer_exec(BC_W_CALL_END, &a);
+}
+
+/*
+ * bc_writer_call_unsent removes the log row of a call logged ahead that
+ * was never sent (its job went back to the queue).
+ */
+void
+bc_writer_call_unsent(int64 call_id)
+{
+	BcArgs		a;
+
+	bc_args_reset(&a);
+	bc_args_datum(&a, Int64GetDatum(call_id), false);
+	bc_writer_exec(BC_W_CALL_UNSENT, &a);
 }
 
 /*
@@ -434,17 +456,18 @@ bc_writer_int8_array(const int64 *v, int n)
 
 /*
  * bc_writer_finish_ok_many completes the log rows of n calls that were
- * answered OK and finishes their jobs as done, with one statement (a zero
- * meta code or HTTP status is NULL).
+ * answered OK (with when each was sent) and finishes their jobs as done,
+ * with one statement (a zero meta code or HTTP status is NULL).
  */
 void
-bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids, const int64 *durations,
-						 const int *http_status, const int *meta_codes, const int64 *bytes,
-						 int n, TimestampTz now)
+bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids, const TimestampTz *sent_at,
+						 const int64 *durations, const int *http_status, const int *meta_codes,
+						 const int64 *bytes, int n, TimestampTz now)
 {
 	BcArgs		a;
 	Datum	   *st = palloc(sizeof(Datum) * n);
 	Datum	   *mc = palloc(sizeof(Datum) * n);
+	Datum	   *sent = palloc(sizeof(Datum) * n);
 	bool	   *stnull = palloc(sizeof(bool) * n);
 	bool	   *mcnull = palloc(sizeof(bool) * n);
 	bool		isnull;
@@ -455,6 +478,7 @@ bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids, const int6
 		stnull[i] = http_status[i] == 0;
 		mc[i] = Int32GetDatum(meta_codes[i]);
 		mcnull[i] = meta_codes[i] == 0;
+		sent[i] = TimestampTzGetDatum(sent_at[i]);
 	}
 	bc_args_reset(&a);
 	bc_args_datum(&a, bc_writer_int8_array(call_ids, n), false);
@@ -464,6 +488,7 @@ bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids, const int6
 	bc_args_datum(&a, bc_writer_int8_array(bytes, n), false);
 	bc_args_datum(&a, bc_writer_int8_array(job_ids, n), false);
 	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	bc_args_datum(&a, bc_writer_array(sent, NULL, n, TIMESTAMPTZOID), false);
 	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_CALL_END_OK_MANY), a.values,
 								 a.nulls) != SPI_OK_UPDATE_RETURNING ||
 		SPI_processed != (uint64) n ||
@@ -522,8 +547,8 @@ bc_writer_array(Datum *d, bool *nulls, int n, Oid elem)
  * false with *err set when it cannot be stored.
  */
 static bool
-bc_writer_item_row(const BcJob *job, bc_json_object_t *data, Datum cols[][BC_CLIENT_MAX_SLOTS],
-				   bool nulls[][BC_CLIENT_MAX_SLOTS], int i, char **err)
+bc_writer_item_row(const BcJob *job, bc_json_object_t *data, Datum cols[][BC_WORKER_STORE_MAX],
+				   bool nulls[][BC_WORKER_STORE_MAX], int i, char **err)
 {
 	BcItem		it;
 	const char *text[BC_WRITER_ITEM_COLS] = {0};
@@ -573,11 +598,11 @@ bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 		TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, TEXTOID
 	};
-	Datum		cols[BC_WRITER_ITEM_COLS][BC_CLIENT_MAX_SLOTS];
-	bool		nulls[BC_WRITER_ITEM_COLS][BC_CLIENT_MAX_SLOTS];
+	Datum		cols[BC_WRITER_ITEM_COLS][BC_WORKER_STORE_MAX];
+	bool		nulls[BC_WRITER_ITEM_COLS][BC_WORKER_STORE_MAX];
 	BcArgs		a;
 
-	Assert(n <= BC_CLIENT_MAX_SLOTS);
+	Assert(n <= BC_WORKER_STORE_MAX);
 	for (int i = 0; i < n; i++)
 	{
 		if (!bc_writer_item_row(jobs[i], datas[i], cols, nulls, i, err))
@@ -849,9 +874,9 @@ bool
 bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 					 TimestampTz now, int *failed, char **err)
 {
-	const BcJob *ijobs[BC_CLIENT_MAX_SLOTS];
-	bc_json_object_t *idatas[BC_CLIENT_MAX_SLOTS];
-	int			where[BC_CLIENT_MAX_SLOTS];
+	const BcJob *ijobs[BC_WORKER_STORE_MAX];
+	bc_json_object_t *idatas[BC_WORKER_STORE_MAX];
+	int			where[BC_WORKER_STORE_MAX];
 	int			nitems = 0;
 
 	*err = NULL;

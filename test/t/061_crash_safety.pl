@@ -4,12 +4,21 @@
 # during a refresh storm of 2,000 jobs.  After each: every job is done
 # exactly once or failed with a reason (none lost, none stuck), the quota
 # ledger holds at least the calls the simulator saw and at most
-# brickcat.max_concurrency more (calls debited but not yet sent), and no row
+# 5 x brickcat.max_concurrency more (calls debited but not yet sent), and no row
 # is half-written.  The worker sends the next calls before it stores the
 # answers that freed their slots, so a crash can lose up to
 # brickcat.max_concurrency answers not yet stored on top of the calls in
 # flight: at most twice max_concurrency targets are fetched again (each one
 # debited again before it is resent).
+#
+# When calls are quick and there is no burst limit the worker claims and
+# debits jobs ahead of the free slots (src/worker_batch.c: one claim and one
+# debit per batch instead of per round, at most 5 x max_concurrency jobs)
+# and logs up to 2 x max_concurrency calls ahead (they leave without waiting
+# for a commit): a crash leaves those debited though never sent, so the
+# ledger may exceed the simulator's count by the batch, and the calls logged
+# ahead are closed as interrupted along with those in flight or answered and
+# not stored (at most 4 x max_concurrency).
 use strict;
 use warnings;
 
@@ -85,10 +94,15 @@ sub check_after
 		"$ntargets/$ntargets/0", "$name: each of the $ntargets targets done exactly once, none lost");
 	my $sim_total = $sim->count;
 	my $ledger = sql('SELECT sum(calls) FROM brickcat.quota_ledger') - $ledger0;
-	ok($ledger >= $sim_total && $ledger - $sim_total <= $CONC,
-		"$name: quota ledger $ledger >= simulator $sim_total, by at most $CONC more");
+	ok($ledger >= $sim_total && $ledger - $sim_total <= 5 * $CONC,
+		"$name: quota ledger $ledger >= simulator $sim_total, by at most 5 x $CONC more (claimed ahead, not sent)");
 	is(sql(q{SELECT count(*) FROM brickcat.api_call WHERE outcome IS NULL}), '0',
 		"$name: no call left open in the call log");
+	# a job claimed ahead and never sent does not count that attempt
+	is(sql(q{SELECT count(*) FROM brickcat.api_call c WHERE c.attempt > 1
+	           AND NOT EXISTS (SELECT FROM brickcat.api_call p
+	                            WHERE p.job_id = c.job_id AND p.attempt = c.attempt - 1)}),
+		'0', "$name: every attempt after the first follows a logged call of its job");
 	is(sql(q{SELECT count(*) FROM brickcat.item WHERE fetched_at IS NOT NULL
 	           AND (name IS NULL OR category_id IS NULL OR origin IS NULL)}),
 		'0', "$name: no half-written item row");
@@ -137,8 +151,8 @@ sub colors_match
 	  or die 'worker did not come back';
 	cmp_ok($running, '>', 0, "$name: $running jobs were leased when it died");
 	check_after($name, $jobs0, $ledger0, 2 * @nos);
-	cmp_ok(sql(q{SELECT count(*) FROM brickcat.api_call WHERE outcome = 'interrupted'}), '<=', 2 * $CONC,
-		"$name: at most 2 x $CONC calls (in flight or answered, not stored) logged as interrupted");
+	cmp_ok(sql(q{SELECT count(*) FROM brickcat.api_call WHERE outcome = 'interrupted'}), '<=', 4 * $CONC,
+		"$name: at most 4 x $CONC calls (in flight, answered and not stored, or logged ahead) logged as interrupted");
 	my $st = $sim->stats;
 	is(scalar(grep { ($st->{by_key}{"item:PART:$_"} // 0) < 1 || ($st->{by_key}{"colors:PART:$_"} // 0) < 1 } @nos),
 		0, "$name: every target was fetched");
