@@ -35,7 +35,6 @@ typedef enum BcWriterStmt
 	BC_W_CALL_END_OK_MANY,
 	BC_W_CALL_UNSENT,
 	BC_W_ITEM,
-	BC_W_ITEM_COPY,
 	BC_W_COLORS_DELETE,
 	BC_W_COLORS_INSERT,
 	BC_W_COLOR_SET,
@@ -100,17 +99,26 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
 		"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete,"
-		"  decoration, description, language_code, fetched_at, last_attempt_at, last_error, origin)"
+		"  decoration, description, language_code, fetched_at, last_attempt_at, last_error, origin,"
+		"  colors_copy_fetched_at, color_ids_copy)"
 		" SELECT t, no, nm, cat, alt, img, thumb, w::numeric, x::numeric, y::numeric, z::numeric,"
 		"  yr::smallint, obs,"
 		"  coalesce(brickcat.decoration(no, nm, (SELECT c.category_name FROM brickcat.category c"
 		"                                       WHERE c.category_id = cat)), 'plain'),"
-		"  descr, lang, $16, $16, NULL, 'api'"
+		"  descr, lang, $16, $16, NULL, 'api', s.colors_fetched_at, s.color_ids"
 		" FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::text[],"
 		"  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $13::bool[],"
 		"  $14::text[], $15::text[])"
 		"  u(t, no, nm, cat, alt, img, thumb, w, x, y, z, yr, obs, descr, lang)"
+		/* a new item gets the known colors stored before it (the trigger checks them) */
+		" LEFT JOIN LATERAL (SELECT s.colors_fetched_at, s.color_ids FROM brickcat.item_color_set s"
+		"                     WHERE s.item_type = u.t AND s.item_no = u.no AND NOT EXISTS"
+		"                      (SELECT FROM brickcat.item x WHERE x.item_type = u.t AND x.item_no = u.no)"
+		"                   ) s ON true"
 		" ON CONFLICT (item_type, item_no) DO UPDATE SET"
+		"  colors_copy_fetched_at = CASE WHEN i.color_ids_copy IS NULL"
+		"   THEN EXCLUDED.colors_copy_fetched_at ELSE i.colors_copy_fetched_at END,"
+		"  color_ids_copy = coalesce(i.color_ids_copy, EXCLUDED.color_ids_copy),"
 		"  name = EXCLUDED.name, category_id = EXCLUDED.category_id,"
 		"  alternate_no = EXCLUDED.alternate_no, image_url = EXCLUDED.image_url,"
 		"  thumbnail_url = EXCLUDED.thumbnail_url, weight = EXCLUDED.weight,"
@@ -122,19 +130,6 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	16, {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
 	BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TS}},
-	/*
-	 * items inserted after their known colors were stored get a copy of
-	 * them (rows picked by = ANY: run through bc_writer_execute_by_key)
-	 */
-	[BC_W_ITEM_COPY] = {
-		"UPDATE brickcat.item i"
-		" SET colors_copy_fetched_at = s.colors_fetched_at, color_ids_copy = s.color_ids"
-		" FROM brickcat.item_color_set s"
-		" WHERE i.item_no = ANY ($2::text[]) AND i.color_ids_copy IS NULL"
-		"  AND i.item_type = ($1::text[])[array_position($2::text[], i.item_no)]"
-		"  AND s.item_type = i.item_type AND s.item_no = i.item_no"
-		"  AND s.color_ids IS NOT NULL",
-	2, {TEXTARRAYOID, TEXTARRAYOID}},
 	[BC_W_COLORS_DELETE] = {
 		"DELETE FROM brickcat.item_color WHERE item_type = $1 AND item_no = $2",
 	2, {T, T}},
@@ -616,10 +611,6 @@ bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 		bc_args_datum(&a, bc_writer_array(cols[c], nulls[c], n, elem[c]), false);
 	bc_args_datum(&a, TimestampTzGetDatum(now), false);
 	bc_writer_exec(BC_W_ITEM, &a);
-	/* the same item_type and item_no arrays pick the rows to copy onto */
-	a.n = 2;
-	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_ITEM_COPY), a.values, a.nulls) < 0)
-		elog(ERROR, "brickcat: copying known colors onto new items failed");
 	return true;
 }
 
