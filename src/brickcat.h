@@ -14,6 +14,12 @@
 #include "datatype/timestamp.h"
 #include "utils/guc.h"
 
+/*
+ * The version of the extension's SQL objects this library works with
+ * (brickcat.control's default_version); the worker waits for it.
+ */
+#define BC_EXTENSION_VERSION "1.1"
+
 /* PostgreSQL 15's headers do not declare the module entry point. */
 extern void _PG_init(void);
 

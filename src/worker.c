@@ -307,19 +307,48 @@ bc_worker_commit(void)
 
 /*
  * bc_worker_extension_ready says whether the brickcat extension exists in
- * the worker's database.
+ * the worker's database at the version this library works with, warning
+ * once about any other version (the worker waits for ALTER EXTENSION).
  */
 static bool
 bc_worker_extension_ready(void)
 {
+	static char warned[NAMEDATALEN] = "";
 	MemoryContext outer = CurrentMemoryContext;
+	char		version[NAMEDATALEN] = "";
 	bool		ready;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	ready = OidIsValid(get_extension_oid("brickcat", true));
+	if (OidIsValid(get_extension_oid("brickcat", true)))
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "brickcat: SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension"
+						" WHERE extname = 'brickcat'", true, 1) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			if (v)
+				strlcpy(version, v, sizeof(version));
+		}
+		PopActiveSnapshot();
+		SPI_finish();
+	}
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(outer);
+
+	ready = strcmp(version, BC_EXTENSION_VERSION) == 0;
+	if (!ready && version[0] != '\0' && strcmp(warned, version) != 0)
+	{
+		ereport(WARNING,
+				(errmsg("brickcat worker is waiting: extension brickcat is at version %s in database \"%s\", this library needs %s",
+						version, bc_database, BC_EXTENSION_VERSION),
+				 errhint("Run ALTER EXTENSION brickcat UPDATE in that database.")));
+		strlcpy(warned, version, sizeof(warned));
+	}
 	return ready;
 }
 

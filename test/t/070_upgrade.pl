@@ -1,7 +1,8 @@
 # ALTER EXTENSION brickcat UPDATE from every earlier version gives the same
 # schema as a fresh CREATE EXTENSION (every object, column, index,
 # constraint, trigger, function body, view, enum label, comment, privilege and
-# seeded row), keeps the data, and leaves reads working.
+# seeded row), keeps the data, and leaves reads working; the worker waits
+# for the update when its database has an earlier version.
 use strict;
 use warnings;
 
@@ -122,5 +123,21 @@ SELECT string_agg(item_no || ':' || name || ':' || coalesce(color_ids::text, '-'
 	is($node->safe_psql($db, q{SELECT color_ids_copy FROM brickcat.item WHERE item_no = '3001'}),
 		'{5,11}', "the update copied the known colors of the items stored before it");
 }
+
+# A worker whose database still has an earlier version waits, says why,
+# and starts once the extension is updated.
+my $old = $old[0];
+my $w = BrickcatTest::new_node('waits', no_start => 1);
+$w->start;
+$w->safe_psql('postgres', "CREATE EXTENSION brickcat VERSION '$old'");
+ok($w->wait_for_log(
+		qr/brickcat worker is waiting: extension brickcat is at version \Q$old\E in database "postgres", this library needs \Q$current\E/),
+	"the worker waits for the $old schema to be updated, and says so");
+is($w->safe_psql('postgres', 'SELECT worker_running FROM brickcat.status'), 'f',
+	'meanwhile it does not take work');
+$w->safe_psql('postgres', 'ALTER EXTENSION brickcat UPDATE');
+ok($w->poll_query_until('postgres', 'SELECT worker_running FROM brickcat.status'),
+	'after ALTER EXTENSION brickcat UPDATE the worker starts');
+$w->stop;
 
 done_testing();
