@@ -135,6 +135,15 @@ ok($w->wait_for_log(
 	"the worker waits for the $old schema to be updated, and says so");
 is($w->safe_psql('postgres', 'SELECT worker_running FROM brickcat.status'), 'f',
 	'meanwhile it does not take work');
+$w->safe_psql('postgres', q{
+INSERT INTO brickcat.item (item_type, item_no, name, fetched_at)
+VALUES ('PART', '3001', 'Brick 2 x 4', brickcat.now());
+INSERT INTO brickcat.item_color_set (item_type, item_no, colors_fetched_at)
+VALUES ('PART', '3001', brickcat.now());
+INSERT INTO brickcat.item_color (item_type, item_no, color_id) VALUES ('PART', '3001', 5);
+});
+is($w->safe_psql('postgres', q{SELECT color_ids::text || ':' || source FROM brickcat.get_item('3001')}),
+	'{5}:cache', "and reads of the $old schema still work");
 $w->safe_psql('postgres', 'ALTER EXTENSION brickcat UPDATE');
 ok($w->poll_query_until('postgres', 'SELECT worker_running FROM brickcat.status'),
 	'after ALTER EXTENSION brickcat UPDATE the worker starts');
