@@ -1,10 +1,11 @@
 -- What test/quickstart shows once the cluster is up.
 \pset footer off
--- give a just-started worker a moment to attach
+-- give a just-started worker a moment to attach (after ALTER EXTENSION ...
+-- UPDATE it starts on its next look at the extension, within 10 s)
 \set QUIET on
 DO $$
 BEGIN
-    FOR i IN 1 .. 50 LOOP
+    FOR i IN 1 .. 150 LOOP
         EXIT WHEN (SELECT worker_running FROM brickcat.status);
         PERFORM pg_sleep(0.1);
     END LOOP;
