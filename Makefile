@@ -4,15 +4,17 @@
 EXTENSION    = brickcat
 MODULE_big   = brickcat
 OBJS         = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-# sql/brickcat--1.1.sql (the current version) is assembled from sql/install;
-# earlier versions' scripts are kept as they shipped, with the update scripts.
-DATA_built   = sql/brickcat--1.1.sql
-DATA         = sql/brickcat--1.0.sql sql/brickcat--1.0--1.1.sql
+# The current version's script (sql/brickcat--$(BC_VERSION).sql) is assembled
+# from sql/install; earlier versions' scripts are kept as they shipped, with
+# the update scripts.
+BC_VERSION  := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" brickcat.control)
+DATA_built   = sql/brickcat--$(BC_VERSION).sql
+DATA         = $(filter-out $(DATA_built),$(wildcard sql/brickcat--*.sql))
 PGFILEDESC   = "brickcat - LEGO catalog and BrickLink prices, cache-first"
 
 PG_CONFIG   ?= pg_config
 
-PG_CPPFLAGS += -I$(srcdir)/src
+PG_CPPFLAGS += -I$(srcdir)/src -DBC_EXTENSION_VERSION='"$(BC_VERSION)"'
 PG_CFLAGS   += -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  += -lcurl -ljson-c
@@ -46,10 +48,10 @@ include $(PGXS)
 # is rewritten (so newer than every object) only when the flavour changes.
 BC_FLAVOUR := $(if $(BRICKCAT_ASSERT),assert,plain)
 $(shell [ "$$(cat src/.build-flavour 2>/dev/null)" = "$(BC_FLAVOUR)" ] || echo $(BC_FLAVOUR) > src/.build-flavour)
-$(OBJS): $(wildcard src/*.h) src/.build-flavour
+$(OBJS): $(wildcard src/*.h) src/.build-flavour brickcat.control
 
 # The install script is assembled from the pieces in sql/install, in name order.
-sql/brickcat--1.1.sql: $(sort $(wildcard $(srcdir)/sql/install/*.sql))
+$(DATA_built): $(sort $(wildcard $(srcdir)/sql/install/*.sql))
 	cat $^ > $@
 
 # PGXS's installcheck runs the isolation specs only when ISOLATION is set; the

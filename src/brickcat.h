@@ -15,10 +15,13 @@
 #include "utils/guc.h"
 
 /*
- * The version of the extension's SQL objects this library works with
- * (brickcat.control's default_version); the worker waits for it.
+ * BC_EXTENSION_VERSION, the version of the extension's SQL objects this
+ * library works with (the worker waits for it), is brickcat.control's
+ * default_version, passed in by the Makefile.
  */
-#define BC_EXTENSION_VERSION "1.1"
+#ifndef BC_EXTENSION_VERSION
+#error "BC_EXTENSION_VERSION must be defined (the Makefile takes it from brickcat.control)"
+#endif
 
 /* PostgreSQL 15's headers do not declare the module entry point. */
 extern void _PG_init(void);

@@ -290,19 +290,30 @@ bc_scan_item_keys(ScanKey keys, const char *item_type, const char *item_no)
 }
 
 /*
+ * bc_scan_stamp_at reads the freshness timestamp in column attno of the row
+ * in slot; the row counts as found when always_found or once fetched.
+ */
+static void
+bc_scan_stamp_at(TupleTableSlot *slot, AttrNumber attno, bool always_found,
+				 BcCached *out)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attno, &isnull);
+
+	out->found = always_found || !isnull;
+	out->fetched_isnull = isnull;
+	out->fetched_at = isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+/*
  * bc_scan_stamp reads the freshness timestamp of the row in slot.
  */
 static void
 bc_scan_stamp(TupleTableSlot *slot, BcRelId id, BcCached *out)
 {
-	bool		isnull;
-	Datum		d = slot_getattr(slot, bc_rels[id].stamp_attno, &isnull);
-
 	/* an item row is data even if never fetched (catalog import); a color
 	 * list or price guide only once it was fetched */
-	out->found = id == BC_REL_ITEM || !isnull;
-	out->fetched_isnull = isnull;
-	out->fetched_at = isnull ? 0 : DatumGetTimestampTz(d);
+	bc_scan_stamp_at(slot, bc_rels[id].stamp_attno, id == BC_REL_ITEM, out);
 }
 
 /*
@@ -430,7 +441,6 @@ bc_scan_colors_copy(TupleTableSlot *slot, BcCached *out)
 {
 	bool		isnull;
 	Datum		ids;
-	Datum		stamp;
 
 	if (bc_scan_color_set_touched ||
 		bc_rels[BC_REL_ITEM].copy_ids_attno == InvalidAttrNumber ||
@@ -440,11 +450,8 @@ bc_scan_colors_copy(TupleTableSlot *slot, BcCached *out)
 	if (isnull)
 		return false;
 	memset(out, 0, sizeof(BcCached));
-	stamp = slot_getattr(slot, bc_rels[BC_REL_ITEM].copy_at_attno, &isnull);
 	/* as for the item_color_set row: known only once fetched */
-	out->found = !isnull;
-	out->fetched_isnull = isnull;
-	out->fetched_at = isnull ? 0 : DatumGetTimestampTz(stamp);
+	bc_scan_stamp_at(slot, bc_rels[BC_REL_ITEM].copy_at_attno, false, out);
 	if (bc_scan_color_ids(ids, out))
 		return true;
 	memset(out, 0, sizeof(BcCached));
