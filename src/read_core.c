@@ -626,4 +626,5 @@ bc_read_init(void)
 						   "-1 (any negative value) turns the log off; 0 logs every wait.",
 						   "-1", PGC_SUSET, 0,
 						   bc_log_min_wait_check, bc_log_min_wait_assign);
+	bc_tidcache_init();
 }

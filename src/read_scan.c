@@ -8,7 +8,9 @@
  * scan with index_beginscan/index_rescan under the caller's snapshot and copy
  * the row they find.  Table and index OIDs are looked up once per backend and
  * forgotten when a relcache invalidation touches one of them (for instance
- * when the extension is dropped and created again).
+ * when the extension is dropped and created again).  An item row is first
+ * looked for where it was last found (read_tidcache.c), and the primary key
+ * is descended only when it is not there.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +28,7 @@
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
+#include "storage/bufmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -35,6 +38,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 
 #include "read.h"
 #include "worker.h"
@@ -76,6 +80,8 @@ typedef struct BcRelCache
 								 * color: name; item_color_set: color_ids */
 	AttrNumber	copy_at_attno;	/* item: colors_copy_fetched_at */
 	AttrNumber	copy_ids_attno; /* item: color_ids_copy */
+	AttrNumber	type_attno;		/* item: item_type */
+	AttrNumber	no_attno;		/* item: item_no */
 } BcRelCache;
 
 static BcRelCache bc_rels[BC_REL_COUNT];
@@ -92,10 +98,12 @@ static bool bc_scan_xact_callback = false;
 typedef struct BcScanRel
 {
 	Relation	heap;
-	Relation	index;
+	Relation	index;			/* opened on the first index scan */
 	IndexScanDesc scan;
 	Snapshot	snap;
 	TupleTableSlot *slot;
+	IndexFetchTableData *fetch; /* fetches at remembered TIDs */
+	BlockNumber nblocks;		/* the table's size when last looked at */
 } BcScanRel;
 
 struct BcScanner
@@ -183,6 +191,11 @@ bc_scan_resolve(void)
 		{
 			bc_rels[i].copy_at_attno = get_attnum(relid, "colors_copy_fetched_at");
 			bc_rels[i].copy_ids_attno = get_attnum(relid, "color_ids_copy");
+			bc_rels[i].type_attno = get_attnum(relid, "item_type");
+			bc_rels[i].no_attno = get_attnum(relid, "item_no");
+			if (bc_rels[i].type_attno == InvalidAttrNumber ||
+				bc_rels[i].no_attno == InvalidAttrNumber)
+				elog(ERROR, "brickcat.item lacks its key columns");
 		}
 		if (bc_rels[i].stamp_attno == InvalidAttrNumber ||
 			(i != BC_REL_ITEM && i != BC_REL_NOT_FOUND &&
@@ -216,6 +229,8 @@ bc_scan_end(BcScanner *sc)
 
 		if (r->scan)
 			index_endscan(r->scan);
+		if (r->fetch)
+			table_index_fetch_end(r->fetch);
 		if (r->slot)
 			ExecDropSingleTupleTableSlot(r->slot);
 		if (r->index)
@@ -227,7 +242,7 @@ bc_scan_end(BcScanner *sc)
 }
 
 /*
- * bc_scan_open opens table id and its primary key for the scanner once.
+ * bc_scan_open opens table id for the scanner once.
  */
 static BcScanRel *
 bc_scan_open(BcScanner *sc, BcRelId id)
@@ -237,8 +252,8 @@ bc_scan_open(BcScanner *sc, BcRelId id)
 	if (r->heap == NULL)
 	{
 		r->heap = table_open(bc_rels[id].relid, AccessShareLock);
-		r->index = index_open(bc_rels[id].indexid, AccessShareLock);
 		r->slot = table_slot_create(r->heap, NULL);
+		r->nblocks = InvalidBlockNumber;
 	}
 	return r;
 }
@@ -252,6 +267,8 @@ bc_scan_rel(BcScanner *sc, BcRelId id, Snapshot snap, ScanKey keys, int nkeys)
 {
 	BcScanRel  *r = bc_scan_open(sc, id);
 
+	if (r->index == NULL)
+		r->index = index_open(bc_rels[id].indexid, AccessShareLock);
 	if (r->scan && r->snap != snap)
 	{
 		index_endscan(r->scan);
@@ -498,6 +515,102 @@ bc_scan_price(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 }
 
 /*
+ * bc_scan_text_is says whether column attno of the row in slot is the text
+ * value.
+ */
+static bool
+bc_scan_text_is(TupleTableSlot *slot, AttrNumber attno, const char *value)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attno, &isnull);
+	text	   *t;
+	size_t		len = strlen(value);
+	bool		same;
+
+	if (isnull)
+		return false;
+	t = DatumGetTextPP(d);
+	same = VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), value, len) == 0;
+	if ((Pointer) t != DatumGetPointer(d))
+		pfree(t);
+	return same;
+}
+
+/*
+ * bc_scan_item_at fetches into the item scan's slot the version of the row
+ * at tid (a HOT chain's root) that snap sees, if there is one and it is the
+ * item key's row.
+ */
+static bool
+bc_scan_item_at(BcScanRel *r, ItemPointer tid, Snapshot snap, const BcKey *key)
+{
+	ItemPointerData at = *tid;
+	bool		call_again = false;
+	bool		all_dead = false;
+
+	/* a remembered place may lie beyond the end of a table since truncated */
+	if (r->nblocks == InvalidBlockNumber || ItemPointerGetBlockNumber(&at) >= r->nblocks)
+		r->nblocks = RelationGetNumberOfBlocks(r->heap);
+	if (ItemPointerGetBlockNumber(&at) >= r->nblocks)
+		return false;
+	if (r->fetch == NULL)
+		r->fetch = table_index_fetch_begin(r->heap);
+	if (!table_index_fetch_tuple(r->fetch, &at, snap, r->slot, &call_again, &all_dead))
+		return false;
+	return bc_scan_text_is(r->slot, bc_rels[BC_REL_ITEM].no_attno, key->item_no) &&
+		bc_scan_text_is(r->slot, bc_rels[BC_REL_ITEM].type_attno, key->item_type);
+}
+
+/*
+ * bc_scan_item finds an item row: where it was last found if it is still
+ * there (MVCC snapshots, outside SERIALIZABLE, whose index scans take
+ * predicate locks), else through the primary key, remembering where.
+ */
+static void
+bc_scan_item(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
+{
+	ScanKeyData keys[2];
+	BcScanRel  *r;
+	ItemPointer tid;
+	ItemPointerData at;
+	bool		remember = IsMVCCSnapshot(snap) && !IsolationIsSerializable();
+	uint64		h = 0;
+
+	if (remember)
+	{
+		h = bc_tidcache_hash(key->item_type, key->item_no);
+		if (bc_tidcache_get(h, &at))
+		{
+			r = bc_scan_open(sc, BC_REL_ITEM);
+			if (bc_scan_item_at(r, &at, snap, key))
+			{
+				out->slot = r->slot;
+				bc_scan_stamp(r->slot, BC_REL_ITEM, out);
+				return;
+			}
+			ExecClearTuple(r->slot);
+			bc_tidcache_forget(h);
+		}
+	}
+
+	bc_scan_item_keys(keys, key->item_type, key->item_no);
+	r = bc_scan_rel(sc, BC_REL_ITEM, snap, keys, 2);
+	while ((tid = index_getnext_tid(r->scan, ForwardScanDirection)) != NULL)
+	{
+		/* the index's TID is the chain's root; the fetch moves it along */
+		at = *tid;
+		if (index_fetch_heap(r->scan, r->slot))
+		{
+			if (remember)
+				bc_tidcache_put(h, &at);
+			out->slot = r->slot;
+			bc_scan_stamp(r->slot, BC_REL_ITEM, out);
+			return;
+		}
+	}
+}
+
+/*
  * bc_scan_lookup reads what the cache holds for key under snap into out.
  */
 void
@@ -508,19 +621,8 @@ bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 	switch (key->ds)
 	{
 		case BC_DS_ITEM:
-			{
-				ScanKeyData keys[2];
-				BcScanRel  *r;
-
-				bc_scan_item_keys(keys, key->item_type, key->item_no);
-				r = bc_scan_rel(sc, BC_REL_ITEM, snap, keys, 2);
-				if (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
-				{
-					out->slot = r->slot;
-					bc_scan_stamp(r->slot, BC_REL_ITEM, out);
-				}
-				break;
-			}
+			bc_scan_item(sc, key, snap, out);
+			break;
 		case BC_DS_COLORS:
 			bc_scan_colors(sc, key, snap, out);
 			break;
