@@ -20,6 +20,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -149,6 +150,32 @@ bc_demand_key_cmp(const void *a, const void *b)
 static void bc_demand_at_exit(int code, Datum arg);
 
 /*
+ * bc_demand_key_hash hashes the strings of a key (not the padding after
+ * them, which is not cleared).
+ */
+static uint32
+bc_demand_key_hash(const void *key, Size keysize)
+{
+	const BcDemandKey *k = (const BcDemandKey *) key;
+
+	return hash_combine(hash_bytes((const unsigned char *) k->item_no, strlen(k->item_no)),
+						(uint32) (unsigned char) k->item_type[0]);
+}
+
+/*
+ * bc_demand_key_match compares the strings of two keys; 0 when equal.
+ */
+static int
+bc_demand_key_match(const void *a, const void *b, Size keysize)
+{
+	const BcDemandKey *ka = (const BcDemandKey *) a;
+	const BcDemandKey *kb = (const BcDemandKey *) b;
+
+	return strcmp(ka->item_no, kb->item_no) != 0 ||
+		strcmp(ka->item_type, kb->item_type) != 0;
+}
+
+/*
  * bc_demand_hash_create creates the backend-local table of pending counts.
  */
 static void
@@ -165,7 +192,10 @@ bc_demand_hash_create(void)
 
 	ctl.keysize = sizeof(BcDemandKey);
 	ctl.entrysize = sizeof(BcDemandEntry);
-	bc_demand_hash = hash_create("brickcat demand", 256, &ctl, HASH_ELEM | HASH_BLOBS);
+	ctl.hash = bc_demand_key_hash;
+	ctl.match = bc_demand_key_match;
+	bc_demand_hash = hash_create("brickcat demand", 256, &ctl,
+								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE);
 }
 
 /*
@@ -185,9 +215,8 @@ bc_demand_add(const char *item_type, const char *item_no, double n)
 		return false;
 	if (bc_demand_hash == NULL)
 		bc_demand_hash_create();
-	memset(&key, 0, sizeof(key));
-	memcpy(key.item_type, item_type, tlen);
-	memcpy(key.item_no, item_no, nlen);
+	memcpy(key.item_type, item_type, tlen + 1);
+	memcpy(key.item_no, item_no, nlen + 1);
 	e = hash_search(bc_demand_hash, &key, HASH_FIND, NULL);
 	if (e == NULL)
 	{
@@ -387,9 +416,12 @@ bc_demand_shmem_startup(void)
 	}
 	ctl.keysize = sizeof(BcDemandKey);
 	ctl.entrysize = sizeof(BcDemandEntry);
+	ctl.hash = bc_demand_key_hash;
+	ctl.match = bc_demand_key_match;
 	bc_demand_shared_hash = ShmemInitHash("brickcat demand counts", BC_DEMAND_SHARED_MAX,
 										  BC_DEMAND_SHARED_MAX, &ctl,
-										  HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+										  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
+										  HASH_FIXED_SIZE);
 	LWLockRelease(AddinShmemInitLock);
 }
 

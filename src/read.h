@@ -156,12 +156,12 @@ extern void bc_scan_price_guides(BcScanner *sc, const char *item_type,
 extern TupleDesc bc_scan_item_desc(void);
 extern TupleDesc bc_scan_price_desc(void);
 
-/* read_tidcache.c: where item rows live, per backend */
+/* read_tidcache.c: where item rows live, shared by every backend */
 extern void bc_tidcache_init(void);
 extern uint64 bc_tidcache_hash(const char *item_type, const char *item_no);
 extern bool bc_tidcache_get(uint64 h, ItemPointer tid);
 extern void bc_tidcache_put(uint64 h, ItemPointer tid);
-extern void bc_tidcache_forget(uint64 h);
+extern void bc_tidcache_forget(uint64 h, ItemPointer tid);
 
 /* read_request.c: on-demand requests and bounded waits */
 extern const char *bc_request_blocked(bool *can_request);

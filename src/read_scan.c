@@ -29,6 +29,7 @@
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "storage/bufmgr.h"
+#include "storage/smgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -103,7 +104,6 @@ typedef struct BcScanRel
 	Snapshot	snap;
 	TupleTableSlot *slot;
 	IndexFetchTableData *fetch; /* fetches at remembered TIDs */
-	BlockNumber nblocks;		/* the table's size when last looked at */
 } BcScanRel;
 
 struct BcScanner
@@ -253,7 +253,6 @@ bc_scan_open(BcScanner *sc, BcRelId id)
 	{
 		r->heap = table_open(bc_rels[id].relid, AccessShareLock);
 		r->slot = table_slot_create(r->heap, NULL);
-		r->nblocks = InvalidBlockNumber;
 	}
 	return r;
 }
@@ -537,6 +536,20 @@ bc_scan_text_is(TupleTableSlot *slot, AttrNumber attno, const char *value)
 }
 
 /*
+ * bc_scan_block_exists says whether block blkno of rel exists, asking the
+ * kernel only when it lies beyond the size smgr last saw.
+ */
+static bool
+bc_scan_block_exists(Relation rel, BlockNumber blkno)
+{
+	BlockNumber known = RelationGetSmgr(rel)->smgr_cached_nblocks[MAIN_FORKNUM];
+
+	if (known != InvalidBlockNumber && blkno < known)
+		return true;
+	return blkno < RelationGetNumberOfBlocks(rel);
+}
+
+/*
  * bc_scan_item_at fetches into the item scan's slot the version of the row
  * at tid (a HOT chain's root) that snap sees, if there is one and it is the
  * item key's row.
@@ -548,10 +561,13 @@ bc_scan_item_at(BcScanRel *r, ItemPointer tid, Snapshot snap, const BcKey *key)
 	bool		call_again = false;
 	bool		all_dead = false;
 
-	/* a remembered place may lie beyond the end of a table since truncated */
-	if (r->nblocks == InvalidBlockNumber || ItemPointerGetBlockNumber(&at) >= r->nblocks)
-		r->nblocks = RelationGetNumberOfBlocks(r->heap);
-	if (ItemPointerGetBlockNumber(&at) >= r->nblocks)
+	/*
+	 * A remembered place may lie beyond the end of a table truncated since.
+	 * The size smgr last saw is a safe bound: a truncation makes every other
+	 * backend close the relation's smgr entry (forgetting the size) before
+	 * the lock it holds is released, and this read holds its lock.
+	 */
+	if (!bc_scan_block_exists(r->heap, ItemPointerGetBlockNumber(&at)))
 		return false;
 	if (r->fetch == NULL)
 		r->fetch = table_index_fetch_begin(r->heap);
@@ -589,7 +605,7 @@ bc_scan_item(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 				return;
 			}
 			ExecClearTuple(r->slot);
-			bc_tidcache_forget(h);
+			bc_tidcache_forget(h, &at);
 		}
 	}
 
