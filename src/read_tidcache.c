@@ -96,24 +96,23 @@ bc_tidcache_shmem_startup(void)
 }
 
 /*
- * bc_tidcache_init registers brickcat.read_tid_cache and, when preloaded,
- * asks for the shared table.
+ * bc_tidcache_init registers brickcat.read_tid_cache and asks for the shared
+ * table (preload only: a server-start setting cannot be defined later).
  */
 void
 bc_tidcache_init(void)
 {
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomIntVariable("brickcat.read_tid_cache",
 							"Slots in the shared table of where item rows live (8 bytes each; 0 turns it off).",
 							"A cache-hit read fetches the row at the remembered place, checked against its key and snapshot, instead of descending the primary key.  Rounded down to a power of two.",
 							&bc_tidcache_size, 262144, 0, 1 << 26,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	if (process_shared_preload_libraries_in_progress)
-	{
-		bc_tidcache_prev_request_hook = shmem_request_hook;
-		shmem_request_hook = bc_tidcache_shmem_request;
-		bc_tidcache_prev_startup_hook = shmem_startup_hook;
-		shmem_startup_hook = bc_tidcache_shmem_startup;
-	}
+	bc_tidcache_prev_request_hook = shmem_request_hook;
+	shmem_request_hook = bc_tidcache_shmem_request;
+	bc_tidcache_prev_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = bc_tidcache_shmem_startup;
 }
 
 /*
