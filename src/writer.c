@@ -95,7 +95,11 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	[BC_W_CALL_UNSENT] = {
 		"DELETE FROM brickcat.api_call WHERE call_id = $1 AND outcome IS NULL",
 	1, {INT8OID}},
-	/* one row per element of the arrays: all items answered together */
+	/*
+	 * One row per element of the arrays: all items answered together; run
+	 * through bc_writer_execute_by_key.  OFFSET 0 keeps the NOT EXISTS a
+	 * probe of item's primary key for each row, not a hash of all of item.
+	 */
 	[BC_W_ITEM] = {
 		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
 		"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete,"
@@ -113,7 +117,8 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 		/* a new item gets the known colors stored before it (the trigger checks them) */
 		" LEFT JOIN LATERAL (SELECT s.colors_fetched_at, s.color_ids FROM brickcat.item_color_set s"
 		"                     WHERE s.item_type = u.t AND s.item_no = u.no AND NOT EXISTS"
-		"                      (SELECT FROM brickcat.item x WHERE x.item_type = u.t AND x.item_no = u.no)"
+		"                      (SELECT FROM brickcat.item x WHERE x.item_type = u.t AND x.item_no = u.no"
+		"                        OFFSET 0)"
 		"                   ) s ON true"
 		" ON CONFLICT (item_type, item_no) DO UPDATE SET"
 		"  name = EXCLUDED.name, category_id = EXCLUDED.category_id,"
@@ -291,20 +296,27 @@ bc_writer_exec(BcWriterStmt stmt, BcArgs *a)
 }
 
 /*
- * bc_writer_execute_by_key runs a kept plan whose rows are picked by
- * "key = ANY ($1)" with sequential scans disabled, so that the plan it gets
- * (a generic one is kept for good) probes the key's index even when it was
- * made while the table was small; a sequential scan of a grown queue or call
- * log for a handful of rows would cost more than all else a round does.
+ * bc_writer_execute_by_key runs a kept plan that picks a handful of rows by
+ * key ("key = ANY ($1)", or a join on a primary key) with sequential and
+ * bitmap scans, hash and merge joins disabled, so that the plan it gets (a
+ * generic one is kept for good) probes the keys' indexes row by row even
+ * when it was made while the tables were small: a sequential scan of a grown
+ * queue or call log for a handful of rows would cost more than all else a
+ * round does, and setting up a hash table or a bitmap for four rows costs
+ * more than probing them.
  */
 int
 bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls)
 {
+	static const char *const off[] = {
+		"enable_seqscan", "enable_bitmapscan", "enable_hashjoin", "enable_mergejoin"
+	};
 	int			nestlevel = NewGUCNestLevel();
 	int			rc;
 
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	for (int i = 0; i < lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	AtEOXact_GUC(true, nestlevel);
 	return rc;
@@ -607,7 +619,8 @@ bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 	for (int c = 0; c < BC_WRITER_ITEM_COLS; c++)
 		bc_args_datum(&a, bc_writer_array(cols[c], nulls[c], n, elem[c]), false);
 	bc_args_datum(&a, TimestampTzGetDatum(now), false);
-	bc_writer_exec(BC_W_ITEM, &a);
+	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_ITEM), a.values, a.nulls) != SPI_OK_INSERT)
+		elog(ERROR, "brickcat: storing items failed");
 	return true;
 }
 
