@@ -13,9 +13,10 @@
  * have left (at once when a reader may wait for one, or after 50 ms); a
  * failed answer is stored, and what it taught (breaker, credentials,
  * throttling) applied, before anything more is sent.  The data of good
- * answers is written in one subtransaction (the items with one statement),
- * or, when one of them is refused, each in its own; their log rows and
- * jobs are finished with one statement.  Count before you call: the claim,
+ * answers is written in one subtransaction (the items with one statement,
+ * which also completes the answers' log rows and finishes their jobs), or,
+ * when one of them is refused, each in its own, the log rows and jobs then
+ * finished with one statement of their own.  Count before you call: the claim,
  * the quota debit and the call's log row are committed before the request
  * is sent, so a crash over-counts by the calls in flight and the jobs
  * claimed ahead, and never under-counts; it repeats at most the calls in
@@ -66,6 +67,12 @@
  * brickcat.max_concurrency, once fewer than half that remain.
  */
 #define BC_WORKER_LOG_AHEAD 2
+/*
+ * A call sent within this long of being logged keeps the logged time as its
+ * started_at, so that completing its log row changes no indexed column and
+ * stays on its page (a HOT update, without new index entries).
+ */
+#define BC_WORKER_SENT_SLACK_MS 10
 
 int			bc_max_concurrency = 4;
 char	   *bc_currency = NULL;
@@ -126,7 +133,7 @@ typedef struct BcWorkerState
 static void bc_worker_classify(BcWorkerAnswer *a);
 static void bc_worker_learn(BcWorkerAnswer *ans, int n);
 static void bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
-								BcCompletions *done);
+								BcWriterFinish *fin, BcCompletions *done);
 static void bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 									BcCompletions *done);
 static void bc_worker_store_alone(BcWorkerState *st, BcCallResult *res);
@@ -720,6 +727,7 @@ typedef struct BcWorkerStoreArgs
 	bc_json_object_t *datas[BC_WORKER_STORE_MAX];
 	int			n;
 	TimestampTz now;
+	BcWriterFinish *fin;
 	int		   *failed;
 	char	  **err;
 } BcWorkerStoreArgs;
@@ -733,18 +741,20 @@ bc_worker_store_step(void *arg)
 {
 	BcWorkerStoreArgs *a = (BcWorkerStoreArgs *) arg;
 
-	return bc_writer_store_many(a->jobs, a->datas, a->n, a->now, a->failed, a->err);
+	return bc_writer_store_many(a->jobs, a->datas, a->n, a->now, a->fin, a->failed, a->err);
 }
 
 /*
  * bc_worker_store_guarded stores the answers in ans[] (all OK) in one
  * subtransaction, so that a value the catalog refuses becomes an error
- * message instead of an error.  When one cannot be stored nothing is
- * stored; *failed tells which when its answer could not be mapped, *err
- * why.
+ * message instead of an error; the statement storing items among them also
+ * finishes the calls in fin, when given (fin->done tells whether it did).
+ * When one cannot be stored nothing is stored (nor finished); *failed tells
+ * which when its answer could not be mapped, *err why.
  */
 static bool
-bc_worker_store_guarded(BcWorkerAnswer **ans, int n, TimestampTz now, int *failed, char **err)
+bc_worker_store_guarded(BcWorkerAnswer **ans, int n, TimestampTz now, BcWriterFinish *fin,
+						int *failed, char **err)
 {
 	BcWorkerStoreArgs a;
 	ErrorData  *edata;
@@ -757,10 +767,13 @@ bc_worker_store_guarded(BcWorkerAnswer **ans, int n, TimestampTz now, int *faile
 	}
 	a.n = n;
 	a.now = now;
+	a.fin = fin;
 	a.failed = failed;
 	a.err = err;
 	*failed = 0;
 	ok = bc_subxact_run(bc_worker_store_step, &a, &edata);
+	if (!ok && fin != NULL)
+		fin->done = false;		/* rolled back with the rest */
 	if (edata != NULL)
 	{
 		*err = psprintf("not stored: %s", edata->message);
@@ -805,11 +818,13 @@ bc_worker_classify(BcWorkerAnswer *a)
 
 /*
  * bc_worker_store_ok stores the data of the OK answers among ans[]: all in
- * one subtransaction, or, when one of them cannot be stored, each in its
- * own, the ones refused becoming bad responses.
+ * one subtransaction, whose item statement also finishes their calls (fin,
+ * see bc_worker_finish_list; fin->done tells whether it did), or, when one
+ * of them cannot be stored, each in its own, the ones refused becoming bad
+ * responses.
  */
 static void
-bc_worker_store_ok(BcWorkerAnswer *ans, int n, TimestampTz now)
+bc_worker_store_ok(BcWorkerAnswer *ans, int n, TimestampTz now, BcWriterFinish *fin)
 {
 	BcWorkerAnswer *ok[BC_WORKER_STORE_MAX];
 	int			nok = 0;
@@ -821,11 +836,19 @@ bc_worker_store_ok(BcWorkerAnswer *ans, int n, TimestampTz now)
 		if (ans[i].outcome == BC_OUTCOME_OK)
 			ok[nok++] = &ans[i];
 	}
-	if (nok == 0 || (nok > 1 && bc_worker_store_guarded(ok, nok, now, &failed, &err)))
+	if (nok == 0)
 		return;
+	if (bc_worker_store_guarded(ok, nok, now, fin, &failed, &err))
+	{
+		/* outside the subtransaction: a miscount is the worker's error */
+		if (fin->done)
+			bc_writer_finish_check(fin);
+		return;
+	}
 	for (int i = 0; i < nok; i++)
 	{
-		if (bc_worker_store_guarded(&ok[i], 1, now, &failed, &err))
+		/* one answer alone was tried just now */
+		if (nok > 1 && bc_worker_store_guarded(&ok[i], 1, now, NULL, &failed, &err))
 			continue;
 		ok[i]->outcome = BC_OUTCOME_BAD_RESPONSE;
 		ok[i]->retryable = false;
@@ -866,41 +889,68 @@ bc_worker_learn(BcWorkerAnswer *ans, int n)
 }
 
 /*
- * bc_worker_finish_ok completes the call log rows and finishes the jobs of
- * the answers in ans[] that were stored OK, with one statement for all.
+ * bc_worker_sent_at returns the started_at to record for a finished call:
+ * when it was sent, or when it was logged if it left within
+ * BC_WORKER_SENT_SLACK_MS of that.
+ */
+static TimestampTz
+bc_worker_sent_at(const BcCallResult *res)
+{
+	TimestampTz logged = res->job.logged_at;
+
+	if (logged != 0 && res->started_at >= logged &&
+		res->started_at - logged < BC_WORKER_SENT_SLACK_MS * INT64CONST(1000))
+		return logged;
+	return res->started_at;
+}
+
+/*
+ * bc_worker_finish_list puts the calls of the answers in ans[] that were
+ * answered OK into fin, not finished yet.
  */
 static void
-bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
-					BcCompletions *done)
+bc_worker_finish_list(BcWorkerAnswer *ans, int n, BcWriterFinish *fin)
 {
-	int64		calls[BC_WORKER_STORE_MAX];
-	int64		jobs[BC_WORKER_STORE_MAX];
-	TimestampTz sent[BC_WORKER_STORE_MAX];
-	int64		durations[BC_WORKER_STORE_MAX];
-	int64		bytes[BC_WORKER_STORE_MAX];
-	int			status[BC_WORKER_STORE_MAX];
-	int			meta[BC_WORKER_STORE_MAX];
-	int			nok = 0;
-
+	fin->n = 0;
+	fin->done = false;
 	for (int i = 0; i < n; i++)
 	{
 		BcWorkerAnswer *a = &ans[i];
+		int			k = fin->n;
 
 		if (a->outcome != BC_OUTCOME_OK)
 			continue;
-		calls[nok] = a->res.job.call_id;
-		jobs[nok] = a->res.job.job_id;
-		sent[nok] = a->res.started_at;
-		durations[nok] = a->res.duration_us;
-		bytes[nok] = (int64) a->res.body_len;
-		status[nok] = a->res.http_status;
-		meta[nok] = a->env.meta_code;
-		nok++;
-		bc_worker_add_completion(done, a->res.job.target, true, NULL, NULL);
+		fin->call_ids[k] = a->res.job.call_id;
+		fin->job_ids[k] = a->res.job.job_id;
+		fin->sent_at[k] = bc_worker_sent_at(&a->res);
+		fin->durations[k] = a->res.duration_us;
+		fin->bytes[k] = (int64) a->res.body_len;
+		fin->http_status[k] = a->res.http_status;
+		fin->meta_codes[k] = a->env.meta_code;
+		fin->n++;
 	}
-	if (nok == 0)
+}
+
+/*
+ * bc_worker_finish_ok completes the call log rows and finishes the jobs of
+ * the answers in ans[] that were stored OK, with one statement for all,
+ * unless the statement storing them did (fin->done).
+ */
+static void
+bc_worker_finish_ok(BcWorkerAnswer *ans, int n, TimestampTz now,
+					BcWriterFinish *fin, BcCompletions *done)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (ans[i].outcome == BC_OUTCOME_OK)
+			bc_worker_add_completion(done, ans[i].res.job.target, true, NULL, NULL);
+	}
+	if (fin->done)
 		return;
-	bc_writer_finish_ok_many(calls, jobs, sent, durations, status, meta, bytes, nok, now);
+	/* some answers may have become bad responses since fin was made */
+	bc_worker_finish_list(ans, n, fin);
+	if (fin->n > 0)
+		bc_writer_finish_ok_many(fin, now);
 }
 
 /*
@@ -914,9 +964,11 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 						BcCompletions *done)
 {
 	TimestampTz now = bc_now();
+	BcWriterFinish fin;
 
-	bc_worker_store_ok(ans, n, now);
-	bc_worker_finish_ok(ans, n, now, done);
+	bc_worker_finish_list(ans, n, &fin);
+	bc_worker_store_ok(ans, n, now, &fin);
+	bc_worker_finish_ok(ans, n, now, &fin, done);
 	for (int i = 0; i < n; i++)
 	{
 		BcWorkerAnswer *a = &ans[i];
@@ -928,7 +980,7 @@ bc_worker_store_answers(BcWorkerState *st, BcWorkerAnswer *ans, int n,
 			continue;
 		if (a->err)
 			a->err = bc_client_redact(a->err);
-		bc_writer_call_end(job->call_id, a->res.started_at, a->res.duration_us,
+		bc_writer_call_end(job->call_id, bc_worker_sent_at(&a->res), a->res.duration_us,
 						   a->res.http_status, a->env.meta_code, outcome,
 						   (int64) a->res.body_len, a->err);
 		if (outcome == BC_OUTCOME_NOT_FOUND)

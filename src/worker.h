@@ -51,6 +51,7 @@ typedef struct BcJob
 	BcPriority	priority;
 	int			attempt;		/* attempts including the current one */
 	int64		call_id;		/* brickcat.api_call row of this attempt */
+	TimestampTz logged_at;		/* when that row was written (its started_at) */
 	int			color_id;		/* price only */
 	bool		sold;			/* price only: guide_type sold (else stock) */
 	char		condition;		/* price only: 'N' or 'U' */
@@ -59,6 +60,26 @@ typedef struct BcJob
 	char		item_no[BC_ITEM_NO_BUF];
 	char		target[BC_TARGET_LEN];
 } BcJob;
+
+/*
+ * The calls answered OK whose log rows and jobs are finished together, with
+ * the data of the answers when it holds items (writer.c).
+ */
+typedef struct BcWriterFinish
+{
+	int			n;
+	int64		call_ids[BC_WORKER_STORE_MAX];
+	int64		job_ids[BC_WORKER_STORE_MAX];
+	TimestampTz sent_at[BC_WORKER_STORE_MAX];	/* started_at to record */
+	int64		durations[BC_WORKER_STORE_MAX];
+	int64		bytes[BC_WORKER_STORE_MAX];
+	int			http_status[BC_WORKER_STORE_MAX];	/* 0: NULL */
+	int			meta_codes[BC_WORKER_STORE_MAX];	/* 0: NULL */
+	/* set when the item statement finished them too: */
+	bool		done;
+	int64		jobs_done;		/* job rows it updated */
+	int64		calls_done;		/* log rows it updated */
+} BcWriterFinish;
 
 /* settings (worker.c) */
 extern int	bc_max_concurrency;
@@ -104,17 +125,16 @@ extern void bc_queue_prune(TimestampTz now);
 extern int64 bc_writer_call_begin(const BcJob *job, TimestampTz started_at);
 extern void bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at);
 extern int	bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls);
-extern void bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids,
-									 const TimestampTz *sent_at, const int64 *durations,
-									 const int *http_status, const int *meta_codes,
-									 const int64 *bytes, int n, TimestampTz now);
+extern void bc_writer_finish_ok_many(BcWriterFinish *fin, TimestampTz now);
+extern void bc_writer_finish_check(const BcWriterFinish *fin);
 extern void bc_writer_call_end(int64 call_id, TimestampTz sent_at, int64 duration_us,
 							   int http_status, int meta_code, BcOutcome outcome,
 							   int64 bytes, const char *error);
 extern void bc_writer_calls_interrupted(void);
 extern void bc_writer_call_unsent(int64 call_id);
 extern bool bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas,
-								 int n, TimestampTz now, int *failed, char **err);
+								 int n, TimestampTz now, BcWriterFinish *fin, int *failed,
+								 char **err);
 extern bool bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now,
 							char **err);
 extern void bc_writer_store_failure(const BcJob *job, const char *error,

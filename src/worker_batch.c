@@ -363,7 +363,10 @@ bc_batch_log(BcWorkerBatch *b, int n, TimestampTz now)
 		return;
 	bc_writer_call_begin_many(jobs, nlog, now);
 	for (int i = 0; i < nlog; i++)
+	{
 		b->jobs[where[i]].call_id = jobs[i].call_id;
+		b->jobs[where[i]].logged_at = jobs[i].logged_at;
+	}
 }
 
 /*

@@ -24,7 +24,7 @@
 #include "bricklink_client.h"
 #include "worker.h"
 
-#define BC_WRITER_MAX_ARGS 20
+#define BC_WRITER_MAX_ARGS 24
 
 /* Kept plans, one per statement. */
 typedef enum BcWriterStmt
@@ -35,6 +35,7 @@ typedef enum BcWriterStmt
 	BC_W_CALL_END_OK_MANY,
 	BC_W_CALL_UNSENT,
 	BC_W_ITEM,
+	BC_W_ITEM_FINISH,
 	BC_W_COLORS_DELETE,
 	BC_W_COLORS_INSERT,
 	BC_W_COLOR_SET,
@@ -60,6 +61,69 @@ typedef struct BcWriterSql
 #define I INT4OID
 #define TS TIMESTAMPTZOID
 
+/*
+ * The item upsert: one row per element of the arrays $1..$15, stored at $16.
+ * OFFSET 0 keeps the NOT EXISTS a probe of item's primary key for each row,
+ * not a hash of all of item.  A new item gets the known colors stored before
+ * it (the trigger checks them).
+ */
+#define BC_W_ITEM_SQL \
+	"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no," \
+	"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete," \
+	"  decoration, description, language_code, fetched_at, last_attempt_at, last_error, origin," \
+	"  colors_copy_fetched_at, color_ids_copy)" \
+	" SELECT t, no, nm, cat, alt, img, thumb, w::numeric, x::numeric, y::numeric, z::numeric," \
+	"  yr::smallint, obs," \
+	"  coalesce(brickcat.decoration(no, nm, (SELECT c.category_name FROM brickcat.category c" \
+	"                                       WHERE c.category_id = cat)), 'plain')," \
+	"  descr, lang, $16, $16, NULL, 'api', s.colors_fetched_at, s.color_ids" \
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::text[]," \
+	"  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $13::bool[]," \
+	"  $14::text[], $15::text[])" \
+	"  u(t, no, nm, cat, alt, img, thumb, w, x, y, z, yr, obs, descr, lang)" \
+	" LEFT JOIN LATERAL (SELECT s.colors_fetched_at, s.color_ids FROM brickcat.item_color_set s" \
+	"                     WHERE s.item_type = u.t AND s.item_no = u.no AND NOT EXISTS" \
+	"                      (SELECT FROM brickcat.item x WHERE x.item_type = u.t AND x.item_no = u.no" \
+	"                        OFFSET 0)" \
+	"                   ) s ON true" \
+	" ON CONFLICT (item_type, item_no) DO UPDATE SET" \
+	"  name = EXCLUDED.name, category_id = EXCLUDED.category_id," \
+	"  alternate_no = EXCLUDED.alternate_no, image_url = EXCLUDED.image_url," \
+	"  thumbnail_url = EXCLUDED.thumbnail_url, weight = EXCLUDED.weight," \
+	"  dim_x = EXCLUDED.dim_x, dim_y = EXCLUDED.dim_y, dim_z = EXCLUDED.dim_z," \
+	"  year_released = EXCLUDED.year_released, is_obsolete = EXCLUDED.is_obsolete," \
+	"  decoration = EXCLUDED.decoration, description = EXCLUDED.description," \
+	"  language_code = EXCLUDED.language_code, fetched_at = EXCLUDED.fetched_at," \
+	"  last_attempt_at = EXCLUDED.last_attempt_at, last_error = NULL, origin = 'api'"
+
+/*
+ * The completion of calls answered OK: log rows picked by call id (C), with
+ * durations D, HTTP status S, meta codes M, bytes B and started_at T (arrays
+ * in C's order), and their jobs (J) finished as done at NOW.
+ */
+#define BC_W_FINISH_CTES(C, D, S, M, B, J, NOW, T) \
+	"done_jobs AS (UPDATE brickcat.fetch_queue" \
+	"   SET state = 'done', lease_until = NULL, last_outcome = 'ok', last_error = NULL," \
+	"       reason = NULL, finished_at = " NOW \
+	" WHERE job_id = ANY (" J "::int8[]) RETURNING 1)," \
+	" done_calls AS (UPDATE brickcat.api_call SET" \
+	" duration_us = (" D "::int8[])[array_position(" C "::int8[], call_id)]," \
+	" http_status = (" S "::int4[])[array_position(" C "::int8[], call_id)]," \
+	" meta_code = (" M "::int4[])[array_position(" C "::int8[], call_id)]," \
+	" outcome = 'ok', bytes = (" B "::int8[])[array_position(" C "::int8[], call_id)]," \
+	" started_at = (" T "::timestamptz[])[array_position(" C "::int8[], call_id)]," \
+	" error = NULL WHERE call_id = ANY (" C "::int8[]) RETURNING 1)"
+
+/* Types of the arrays of BC_W_FINISH_CTES, in the order C, D, S, M, B, J. */
+#define BC_W_FINISH_TYPES \
+	INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID
+
+/* Types of BC_W_ITEM_SQL's arguments. */
+#define BC_W_ITEM_TYPES \
+	TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, \
+	TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, \
+	BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID
+
 static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	[BC_W_CALL_BEGIN] = {
 		"INSERT INTO brickcat.api_call (started_at, endpoint, target, job_id, attempt, priority)"
@@ -78,55 +142,20 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	8, {INT8OID, INT8OID, I, I, T, INT8OID, T, TS}},
 	/* rows picked by = ANY: run through bc_writer_execute_by_key */
 	[BC_W_CALL_END_OK_MANY] = {
-		"WITH j AS (UPDATE brickcat.fetch_queue"
-		"   SET state = 'done', lease_until = NULL, last_outcome = 'ok', last_error = NULL,"
-		"       reason = NULL, finished_at = $7"
-		" WHERE job_id = ANY ($6::int8[]) RETURNING 1)"
-		" UPDATE brickcat.api_call SET"
-		" duration_us = ($2::int8[])[array_position($1::int8[], call_id)],"
-		" http_status = ($3::int4[])[array_position($1::int8[], call_id)],"
-		" meta_code = ($4::int4[])[array_position($1::int8[], call_id)],"
-		" outcome = 'ok', bytes = ($5::int8[])[array_position($1::int8[], call_id)],"
-		" started_at = ($8::timestamptz[])[array_position($1::int8[], call_id)],"
-		" error = NULL WHERE call_id = ANY ($1::int8[])"
-		" RETURNING (SELECT count(*) FROM j)",
-	8, {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TS,
-	TIMESTAMPTZARRAYOID}},
+		"WITH " BC_W_FINISH_CTES("$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8")
+		" SELECT (SELECT count(*) FROM done_jobs), (SELECT count(*) FROM done_calls)",
+	8, {BC_W_FINISH_TYPES, TS, TIMESTAMPTZARRAYOID}},
 	[BC_W_CALL_UNSENT] = {
 		"DELETE FROM brickcat.api_call WHERE call_id = $1 AND outcome IS NULL",
 	1, {INT8OID}},
-	/* one row per element of the arrays: all items answered together */
-	[BC_W_ITEM] = {
-		"INSERT INTO brickcat.item AS i (item_type, item_no, name, category_id, alternate_no,"
-		"  image_url, thumbnail_url, weight, dim_x, dim_y, dim_z, year_released, is_obsolete,"
-		"  decoration, description, language_code, fetched_at, last_attempt_at, last_error, origin,"
-		"  colors_copy_fetched_at, color_ids_copy)"
-		" SELECT t, no, nm, cat, alt, img, thumb, w::numeric, x::numeric, y::numeric, z::numeric,"
-		"  yr::smallint, obs,"
-		"  coalesce(brickcat.decoration(no, nm, (SELECT c.category_name FROM brickcat.category c"
-		"                                       WHERE c.category_id = cat)), 'plain'),"
-		"  descr, lang, $16, $16, NULL, 'api', s.colors_fetched_at, s.color_ids"
-		" FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::text[],"
-		"  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $13::bool[],"
-		"  $14::text[], $15::text[])"
-		"  u(t, no, nm, cat, alt, img, thumb, w, x, y, z, yr, obs, descr, lang)"
-		/* a new item gets the known colors stored before it (the trigger checks them) */
-		" LEFT JOIN LATERAL (SELECT s.colors_fetched_at, s.color_ids FROM brickcat.item_color_set s"
-		"                     WHERE s.item_type = u.t AND s.item_no = u.no AND NOT EXISTS"
-		"                      (SELECT FROM brickcat.item x WHERE x.item_type = u.t AND x.item_no = u.no)"
-		"                   ) s ON true"
-		" ON CONFLICT (item_type, item_no) DO UPDATE SET"
-		"  name = EXCLUDED.name, category_id = EXCLUDED.category_id,"
-		"  alternate_no = EXCLUDED.alternate_no, image_url = EXCLUDED.image_url,"
-		"  thumbnail_url = EXCLUDED.thumbnail_url, weight = EXCLUDED.weight,"
-		"  dim_x = EXCLUDED.dim_x, dim_y = EXCLUDED.dim_y, dim_z = EXCLUDED.dim_z,"
-		"  year_released = EXCLUDED.year_released, is_obsolete = EXCLUDED.is_obsolete,"
-		"  decoration = EXCLUDED.decoration, description = EXCLUDED.description,"
-		"  language_code = EXCLUDED.language_code, fetched_at = EXCLUDED.fetched_at,"
-		"  last_attempt_at = EXCLUDED.last_attempt_at, last_error = NULL, origin = 'api'",
-	16, {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
-	BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TS}},
+	/* run through bc_writer_execute_by_key, like the two below */
+	[BC_W_ITEM] = {BC_W_ITEM_SQL, 16, {BC_W_ITEM_TYPES}},
+	/* the items and the completion of all the calls stored with them */
+	[BC_W_ITEM_FINISH] = {
+		"WITH " BC_W_FINISH_CTES("$17", "$18", "$19", "$20", "$21", "$22", "$16", "$23")
+		" " BC_W_ITEM_SQL
+		" RETURNING (SELECT count(*) FROM done_jobs), (SELECT count(*) FROM done_calls)",
+	23, {BC_W_ITEM_TYPES, BC_W_FINISH_TYPES, TIMESTAMPTZARRAYOID}},
 	[BC_W_COLORS_DELETE] = {
 		"DELETE FROM brickcat.item_color WHERE item_type = $1 AND item_no = $2",
 	2, {T, T}},
@@ -291,20 +320,27 @@ bc_writer_exec(BcWriterStmt stmt, BcArgs *a)
 }
 
 /*
- * bc_writer_execute_by_key runs a kept plan whose rows are picked by
- * "key = ANY ($1)" with sequential scans disabled, so that the plan it gets
- * (a generic one is kept for good) probes the key's index even when it was
- * made while the table was small; a sequential scan of a grown queue or call
- * log for a handful of rows would cost more than all else a round does.
+ * bc_writer_execute_by_key runs a kept plan that picks a handful of rows by
+ * key ("key = ANY ($1)", or a join on a primary key) with sequential and
+ * bitmap scans, hash and merge joins disabled, so that the plan it gets (a
+ * generic one is kept for good) probes the keys' indexes row by row even
+ * when it was made while the tables were small: a sequential scan of a grown
+ * queue or call log for a handful of rows would cost more than all else a
+ * round does, and setting up a hash table or a bitmap for four rows costs
+ * more than probing them.
  */
 int
 bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls)
 {
+	static const char *const off[] = {
+		"enable_seqscan", "enable_bitmapscan", "enable_hashjoin", "enable_mergejoin"
+	};
 	int			nestlevel = NewGUCNestLevel();
 	int			rc;
 
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	for (int i = 0; i < lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	AtEOXact_GUC(true, nestlevel);
 	return rc;
@@ -349,7 +385,10 @@ bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at)
 	if (n <= 1)
 	{
 		if (n == 1)
+		{
 			jobs[0].call_id = bc_writer_call_begin(&jobs[0], started_at);
+			jobs[0].logged_at = started_at;
+		}
 		return;
 	}
 	kinds = palloc(sizeof(Datum) * n);
@@ -391,7 +430,10 @@ bc_writer_call_begin_many(BcJob *jobs, int n, TimestampTz started_at)
 		for (int i = 0; i < n; i++)
 		{
 			if (jobs[i].job_id == job_id)
+			{
 				jobs[i].call_id = call_id;
+				jobs[i].logged_at = started_at;
+			}
 		}
 	}
 }
@@ -447,46 +489,97 @@ bc_writer_int8_array(const int64 *v, int n)
 }
 
 /*
- * bc_writer_finish_ok_many completes the log rows of n calls that were
- * answered OK (with when each was sent) and finishes their jobs as done,
- * with one statement (a zero meta code or HTTP status is NULL).
+ * bc_writer_finish_args appends the arrays of fin (the C, D, S, M, B and J
+ * of BC_W_FINISH_CTES) to a's arguments; a zero meta code or HTTP status is
+ * NULL.
  */
-void
-bc_writer_finish_ok_many(const int64 *call_ids, const int64 *job_ids, const TimestampTz *sent_at,
-						 const int64 *durations, const int *http_status, const int *meta_codes,
-						 const int64 *bytes, int n, TimestampTz now)
+static void
+bc_writer_finish_args(BcArgs *a, const BcWriterFinish *fin)
 {
-	BcArgs		a;
-	Datum	   *st = palloc(sizeof(Datum) * n);
-	Datum	   *mc = palloc(sizeof(Datum) * n);
-	Datum	   *sent = palloc(sizeof(Datum) * n);
-	bool	   *stnull = palloc(sizeof(bool) * n);
-	bool	   *mcnull = palloc(sizeof(bool) * n);
-	bool		isnull;
+	int			n = fin->n;
+	Datum		st[BC_WORKER_STORE_MAX];
+	Datum		mc[BC_WORKER_STORE_MAX];
+	bool		stnull[BC_WORKER_STORE_MAX];
+	bool		mcnull[BC_WORKER_STORE_MAX];
 
 	for (int i = 0; i < n; i++)
 	{
-		st[i] = Int32GetDatum(http_status[i]);
-		stnull[i] = http_status[i] == 0;
-		mc[i] = Int32GetDatum(meta_codes[i]);
-		mcnull[i] = meta_codes[i] == 0;
-		sent[i] = TimestampTzGetDatum(sent_at[i]);
+		st[i] = Int32GetDatum(fin->http_status[i]);
+		stnull[i] = fin->http_status[i] == 0;
+		mc[i] = Int32GetDatum(fin->meta_codes[i]);
+		mcnull[i] = fin->meta_codes[i] == 0;
 	}
-	bc_args_reset(&a);
-	bc_args_datum(&a, bc_writer_int8_array(call_ids, n), false);
-	bc_args_datum(&a, bc_writer_int8_array(durations, n), false);
-	bc_args_datum(&a, bc_writer_array(st, stnull, n, INT4OID), false);
-	bc_args_datum(&a, bc_writer_array(mc, mcnull, n, INT4OID), false);
-	bc_args_datum(&a, bc_writer_int8_array(bytes, n), false);
-	bc_args_datum(&a, bc_writer_int8_array(job_ids, n), false);
-	bc_args_datum(&a, TimestampTzGetDatum(now), false);
-	bc_args_datum(&a, bc_writer_array(sent, NULL, n, TIMESTAMPTZOID), false);
-	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_CALL_END_OK_MANY), a.values,
-								 a.nulls) != SPI_OK_UPDATE_RETURNING ||
-		SPI_processed != (uint64) n ||
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-									&isnull)) != n)
+	bc_args_datum(a, bc_writer_int8_array(fin->call_ids, n), false);
+	bc_args_datum(a, bc_writer_int8_array(fin->durations, n), false);
+	bc_args_datum(a, bc_writer_array(st, stnull, n, INT4OID), false);
+	bc_args_datum(a, bc_writer_array(mc, mcnull, n, INT4OID), false);
+	bc_args_datum(a, bc_writer_int8_array(fin->bytes, n), false);
+	bc_args_datum(a, bc_writer_int8_array(fin->job_ids, n), false);
+}
+
+/*
+ * bc_writer_sent_array builds the timestamptz[] of fin's started_at values.
+ */
+static Datum
+bc_writer_sent_array(const BcWriterFinish *fin)
+{
+	Datum		sent[BC_WORKER_STORE_MAX];
+
+	for (int i = 0; i < fin->n; i++)
+		sent[i] = TimestampTzGetDatum(fin->sent_at[i]);
+	return bc_writer_array(sent, NULL, fin->n, TIMESTAMPTZOID);
+}
+
+/*
+ * bc_writer_finish_counts reads how many job and log rows a statement over
+ * BC_W_FINISH_CTES updated into fin (columns 1 and 2 of its first row).
+ */
+static void
+bc_writer_finish_counts(BcWriterFinish *fin)
+{
+	bool		isnull;
+
+	fin->jobs_done = -1;
+	fin->calls_done = -1;
+	if (SPI_processed < 1 || SPI_tuptable == NULL)
+		return;
+	fin->jobs_done = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 1, &isnull));
+	fin->calls_done = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/*
+ * bc_writer_finish_check raises an error unless every log row and job of
+ * fin was finished.
+ */
+void
+bc_writer_finish_check(const BcWriterFinish *fin)
+{
+	if (fin->jobs_done != fin->n || fin->calls_done != fin->n)
 		elog(ERROR, "brickcat: finishing jobs answered OK failed");
+}
+
+/*
+ * bc_writer_finish_ok_many completes the log rows of the calls in fin,
+ * answered OK (with when each was sent), and finishes their jobs as done,
+ * with one statement.
+ */
+void
+bc_writer_finish_ok_many(BcWriterFinish *fin, TimestampTz now)
+{
+	BcArgs		a;
+
+	bc_args_reset(&a);
+	bc_writer_finish_args(&a, fin);
+	bc_args_datum(&a, TimestampTzGetDatum(now), false);
+	bc_args_datum(&a, bc_writer_sent_array(fin), false);
+	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_CALL_END_OK_MANY), a.values,
+								 a.nulls) != SPI_OK_SELECT)
+		elog(ERROR, "brickcat: finishing jobs answered OK failed");
+	bc_writer_finish_counts(fin);
+	fin->done = true;
+	bc_writer_finish_check(fin);
 }
 
 /*
@@ -578,13 +671,14 @@ bc_writer_item_row(const BcJob *job, bc_json_object_t *data, Datum cols[][BC_WOR
 }
 
 /*
- * bc_writer_items stores the metadata of n items with one statement; when
- * one answer cannot be mapped nothing is written, *failed tells which and
- * *err why.
+ * bc_writer_items stores the metadata of n items with one statement, which
+ * also finishes the calls in fin when it is not NULL (their counts are left
+ * in it for bc_writer_finish_check); when one answer cannot be mapped
+ * nothing is written, *failed tells which and *err why.
  */
 static bool
 bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
-				TimestampTz now, int *failed, char **err)
+				TimestampTz now, BcWriterFinish *fin, int *failed, char **err)
 {
 	static const Oid elem[BC_WRITER_ITEM_COLS] = {
 		TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
@@ -607,7 +701,20 @@ bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 	for (int c = 0; c < BC_WRITER_ITEM_COLS; c++)
 		bc_args_datum(&a, bc_writer_array(cols[c], nulls[c], n, elem[c]), false);
 	bc_args_datum(&a, TimestampTzGetDatum(now), false);
-	bc_writer_exec(BC_W_ITEM, &a);
+	if (fin == NULL)
+	{
+		if (bc_writer_execute_by_key(bc_writer_plan(BC_W_ITEM), a.values,
+									 a.nulls) != SPI_OK_INSERT)
+			elog(ERROR, "brickcat: storing items failed");
+		return true;
+	}
+	bc_writer_finish_args(&a, fin);
+	bc_args_datum(&a, bc_writer_sent_array(fin), false);
+	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_ITEM_FINISH), a.values,
+								 a.nulls) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "brickcat: storing items failed");
+	bc_writer_finish_counts(fin);
+	fin->done = true;
 	return true;
 }
 
@@ -831,7 +938,7 @@ bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now, char 
 	switch (job->kind)
 	{
 		case BC_JOB_ITEM:
-			ok = bc_writer_items(&job, &data, 1, now, &failed, err);
+			ok = bc_writer_items(&job, &data, 1, now, NULL, &failed, err);
 			break;
 		case BC_JOB_COLORS:
 			ok = bc_writer_colors(job, data, now, err);
@@ -855,12 +962,15 @@ bc_writer_store(const BcJob *job, bc_json_object_t *data, TimestampTz now, char 
 
 /*
  * bc_writer_store_many stores the data of n answers, the items among them
- * with one statement; false when one cannot be mapped (*failed tells which,
- * *err why), in which case the caller rolls back what was written.
+ * with one statement, which also finishes the calls in fin when fin is not
+ * NULL and there are items (fin->done then tells so, and the caller checks
+ * the counts with bc_writer_finish_check); false when one cannot be mapped
+ * (*failed tells which, *err why), in which case the caller rolls back what
+ * was written.
  */
 bool
 bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
-					 TimestampTz now, int *failed, char **err)
+					 TimestampTz now, BcWriterFinish *fin, int *failed, char **err)
 {
 	const BcJob *ijobs[BC_WORKER_STORE_MAX];
 	bc_json_object_t *idatas[BC_WORKER_STORE_MAX];
@@ -882,7 +992,7 @@ bc_writer_store_many(const BcJob *const *jobs, bc_json_object_t *const *datas, i
 			return false;
 		}
 	}
-	if (nitems > 0 && !bc_writer_items(ijobs, idatas, nitems, now, failed, err))
+	if (nitems > 0 && !bc_writer_items(ijobs, idatas, nitems, now, fin, failed, err))
 	{
 		*failed = where[*failed];
 		return false;
