@@ -579,8 +579,9 @@ bc_scan_item_at(BcScanRel *r, ItemPointer tid, Snapshot snap, const BcKey *key)
 
 /*
  * bc_scan_item finds an item row: where it was last found if it is still
- * there (MVCC snapshots, outside SERIALIZABLE, whose index scans take
- * predicate locks), else through the primary key, remembering where.
+ * there (with the shared table of places, MVCC snapshots, outside
+ * SERIALIZABLE, whose index scans take predicate locks), else through the
+ * primary key, remembering where.
  */
 static void
 bc_scan_item(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
@@ -589,7 +590,8 @@ bc_scan_item(BcScanner *sc, const BcKey *key, Snapshot snap, BcCached *out)
 	BcScanRel  *r;
 	ItemPointer tid;
 	ItemPointerData at;
-	bool		remember = IsMVCCSnapshot(snap) && !IsolationIsSerializable();
+	bool		remember = bc_tidcache_active() && IsMVCCSnapshot(snap) &&
+		!IsolationIsSerializable();
 	uint64		h = 0;
 
 	if (remember)

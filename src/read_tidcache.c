@@ -116,6 +116,16 @@ bc_tidcache_init(void)
 }
 
 /*
+ * bc_tidcache_active says whether there is a table (brickcat preloaded and
+ * brickcat.read_tid_cache not 0).
+ */
+bool
+bc_tidcache_active(void)
+{
+	return bc_tidcache != NULL;
+}
+
+/*
  * bc_tidcache_hash hashes an item key (and the database, whose rows are
  * elsewhere).
  */
