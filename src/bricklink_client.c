@@ -57,6 +57,7 @@ typedef struct BcClientSlot
 {
 	bool		busy;			/* a transfer is running or unreleased */
 	bool		finished;
+	bool		configured;		/* the options every call shares are set */
 	CURL	   *easy;
 	struct curl_slist *headers;
 	BcJob		job;
@@ -72,6 +73,7 @@ typedef struct BcClientSlot
 static CURLM *bc_multi = NULL;
 static BcClientSlot bc_slots[BC_CLIENT_MAX_SLOTS];
 static int	bc_nbusy = 0;
+static int	bc_running = 0;		/* transfers libcurl still ran at its last pass */
 static int	bc_last_result = -1;	/* slot handed out, released next call */
 static MemoryContext bc_client_cxt = NULL;
 static ResourceOwner bc_client_owner = NULL;	/* for the HMAC outside transactions */
@@ -350,8 +352,39 @@ bc_client_redact(const char *text)
 }
 
 /*
+ * bc_client_configure sets the options every call of a slot's easy handle
+ * shares, once: libcurl keeps them from one transfer to the next.
+ */
+static void
+bc_client_configure(BcClientSlot *slot)
+{
+	CURL	   *h = slot->easy;
+
+	curl_easy_reset(h);
+	BC_CURL_SETOPT(h, CURLOPT_HTTPGET, 1L);
+	BC_CURL_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	BC_CURL_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	BC_CURL_SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	BC_CURL_SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+	BC_CURL_SETOPT(h, CURLOPT_PATH_AS_IS, 1L);
+	BC_CURL_SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	BC_CURL_SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	BC_CURL_SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
+	BC_CURL_SETOPT(h, CURLOPT_USERAGENT, "brickcat/1.0");
+	BC_CURL_SETOPT(h, CURLOPT_WRITEFUNCTION, bc_client_write_cb);
+	BC_CURL_SETOPT(h, CURLOPT_WRITEDATA, slot);
+	BC_CURL_SETOPT(h, CURLOPT_HEADERFUNCTION, bc_client_header_cb);
+	BC_CURL_SETOPT(h, CURLOPT_HEADERDATA, slot);
+	BC_CURL_SETOPT(h, CURLOPT_ERRORBUFFER, slot->errbuf);
+	BC_CURL_SETOPT(h, CURLOPT_PRIVATE, slot);
+	BC_CURL_SETOPT(h, CURLOPT_PREREQFUNCTION, bc_client_prereq_cb);
+	BC_CURL_SETOPT(h, CURLOPT_PREREQDATA, slot);
+	slot->configured = true;
+}
+
+/*
  * bc_client_prepare sets a slot's easy handle up for one call to url with
- * the given Authorization header.
+ * the given Authorization header, under the current timeouts and size cap.
  */
 static void
 bc_client_prepare(BcClientSlot *slot, const char *url, const char *auth)
@@ -359,7 +392,8 @@ bc_client_prepare(BcClientSlot *slot, const char *url, const char *auth)
 	CURL	   *h = slot->easy;
 	char	   *hdr;
 
-	curl_easy_reset(h);
+	if (!slot->configured)
+		bc_client_configure(slot);
 	curl_slist_free_all(slot->headers);
 	slot->headers = NULL;
 	hdr = psprintf("Authorization: %s", auth);
@@ -373,27 +407,9 @@ bc_client_prepare(BcClientSlot *slot, const char *url, const char *auth)
 
 	BC_CURL_SETOPT(h, CURLOPT_URL, url);
 	BC_CURL_SETOPT(h, CURLOPT_HTTPHEADER, slot->headers);
-	BC_CURL_SETOPT(h, CURLOPT_HTTPGET, 1L);
-	BC_CURL_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-	BC_CURL_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	BC_CURL_SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	BC_CURL_SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
-	BC_CURL_SETOPT(h, CURLOPT_PATH_AS_IS, 1L);
-	BC_CURL_SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	BC_CURL_SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	BC_CURL_SETOPT(h, CURLOPT_TIMEOUT_MS, (long) Max(bc_request_timeout.usec / 1000, 1));
 	BC_CURL_SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long) Max(bc_connect_timeout.usec / 1000, 1));
 	BC_CURL_SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) bc_max_response_bytes);
-	BC_CURL_SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
-	BC_CURL_SETOPT(h, CURLOPT_USERAGENT, "brickcat/1.0");
-	BC_CURL_SETOPT(h, CURLOPT_WRITEFUNCTION, bc_client_write_cb);
-	BC_CURL_SETOPT(h, CURLOPT_WRITEDATA, slot);
-	BC_CURL_SETOPT(h, CURLOPT_HEADERFUNCTION, bc_client_header_cb);
-	BC_CURL_SETOPT(h, CURLOPT_HEADERDATA, slot);
-	BC_CURL_SETOPT(h, CURLOPT_ERRORBUFFER, slot->errbuf);
-	BC_CURL_SETOPT(h, CURLOPT_PRIVATE, slot);
-	BC_CURL_SETOPT(h, CURLOPT_PREREQFUNCTION, bc_client_prereq_cb);
-	BC_CURL_SETOPT(h, CURLOPT_PREREQDATA, slot);
 }
 
 /*
@@ -508,27 +524,26 @@ bc_client_send(const BcJob *job, TimestampTz started_at, char **err)
 	}
 	slot->busy = true;
 	bc_nbusy++;
+	bc_running++;
 	return true;
 }
 
 /*
- * bc_client_wait lets libcurl work, sleeping at most timeout_ms for socket
- * activity.
+ * bc_client_wait lets libcurl work, first sleeping at most timeout_ms for
+ * socket activity or one of libcurl's timers when transfers are running
+ * (poll returns at once when an answer is already waiting, which is cheaper
+ * than a pass over every transfer before it).
  */
 void
 bc_client_wait(int timeout_ms)
 {
-	int			running = 0;
 	int			numfds = 0;
 
 	if (bc_multi == NULL)
 		return;
-	curl_multi_perform(bc_multi, &running);
-	if (running > 0 && timeout_ms > 0)
-	{
+	if (timeout_ms > 0 && bc_running > 0)
 		curl_multi_poll(bc_multi, NULL, 0, timeout_ms, &numfds);
-		curl_multi_perform(bc_multi, &running);
-	}
+	curl_multi_perform(bc_multi, &bc_running);
 }
 
 /*

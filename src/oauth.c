@@ -52,20 +52,25 @@ bc_oauth_is_unreserved(unsigned char c)
 void
 bc_oauth_percent_encode(StringInfo buf, const char *s, size_t len)
 {
-	size_t		i;
+	size_t		i = 0;
 
-	for (i = 0; i < len; i++)
+	/* runs of unreserved bytes are copied whole */
+	while (i < len)
 	{
-		unsigned char c = (unsigned char) s[i];
+		size_t		run = i;
+		unsigned char c;
 
-		if (bc_oauth_is_unreserved(c))
-			appendStringInfoChar(buf, (char) c);
-		else
-		{
-			appendStringInfoChar(buf, '%');
-			appendStringInfoChar(buf, bc_oauth_hex_upper[c >> 4]);
-			appendStringInfoChar(buf, bc_oauth_hex_upper[c & 0x0F]);
-		}
+		while (run < len && bc_oauth_is_unreserved((unsigned char) s[run]))
+			run++;
+		if (run > i)
+			appendBinaryStringInfo(buf, s + i, (int) (run - i));
+		if (run == len)
+			break;
+		c = (unsigned char) s[run];
+		appendStringInfoChar(buf, '%');
+		appendStringInfoChar(buf, bc_oauth_hex_upper[c >> 4]);
+		appendStringInfoChar(buf, bc_oauth_hex_upper[c & 0x0F]);
+		i = run + 1;
 	}
 }
 

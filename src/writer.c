@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/timestamp.h"
 
 #include "bricklink_client.h"
@@ -320,6 +321,26 @@ bc_writer_exec(BcWriterStmt stmt, BcArgs *a)
 }
 
 /*
+ * bc_writer_plan_made says whether every statement of a kept plan has its
+ * generic plan made and still valid, so that running it plans nothing.
+ */
+static bool
+bc_writer_plan_made(SPIPlanPtr plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+
+		if (!ps->is_valid || ps->gplan == NULL || !ps->gplan->is_valid ||
+			TransactionIdIsValid(ps->gplan->saved_xmin))
+			return false;
+	}
+	return true;
+}
+
+/*
  * bc_writer_execute_by_key runs a kept plan that picks a handful of rows by
  * key ("key = ANY ($1)", or a join on a primary key) with sequential and
  * bitmap scans, hash and merge joins disabled, so that the plan it gets (a
@@ -327,7 +348,9 @@ bc_writer_exec(BcWriterStmt stmt, BcArgs *a)
  * when it was made while the tables were small: a sequential scan of a grown
  * queue or call log for a handful of rows would cost more than all else a
  * round does, and setting up a hash table or a bitmap for four rows costs
- * more than probing them.
+ * more than probing them.  The settings only matter when the plan is made:
+ * a generic plan already made and still valid runs without them (setting and
+ * restoring four settings costs about as much as the statement's key probes).
  */
 int
 bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls)
@@ -335,9 +358,12 @@ bc_writer_execute_by_key(SPIPlanPtr plan, Datum *values, const char *nulls)
 	static const char *const off[] = {
 		"enable_seqscan", "enable_bitmapscan", "enable_hashjoin", "enable_mergejoin"
 	};
-	int			nestlevel = NewGUCNestLevel();
+	int			nestlevel;
 	int			rc;
 
+	if (bc_writer_plan_made(plan))
+		return SPI_execute_plan(plan, values, nulls, false, 0);
+	nestlevel = NewGUCNestLevel();
 	for (int i = 0; i < lengthof(off); i++)
 		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
