@@ -10,7 +10,8 @@
 # the worker's private memory after 1,000 and after 100,000 fetches.  The
 # simulator is warmed over the same URLs before anything is timed, and
 # BENCH_ROUNDS rounds (default 3) alternate the worker and signed curl; the
-# medians are compared.
+# medians are compared, and the CPU each side and the simulator spent per
+# call is reported next to them.
 #
 # usage: test/bench/worker_bench.sh      (BENCH_ITEMS=20000 BENCH_LATENCY_ITEMS=800 BENCH_ROUNDS=3 BENCH_LONG=1)
 . "$(dirname "$0")/lib.sh"
@@ -62,13 +63,20 @@ queue_and_wait() {
 worker_pid() { bench_psql -Atc "SELECT worker_pid FROM brickcat.status"; }
 rss_anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 
+# cpu_ticks prints the CPU time (user + system, clock ticks) process $1 has used
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# per_call_us prints ticks $1 spread over $2 calls, in microseconds
+per_call_us() { python3 -c "print(round($1 * 1e6 / $(getconf CLK_TCK) / $2))"; }
+
 # curl_run runs curl over the config $1, 4 in parallel, prints req/s and
-# leaves the HTTP status of each transfer in $1.codes
+# leaves the HTTP status of each transfer in $1.codes and curl's CPU
+# seconds (user + system) in $1.cpu
 curl_run() {
-    local t0 t1
+    local t0 t1 TIMEFORMAT='%U %S'
     t0=$(date +%s.%N)
-    curl -s --parallel --parallel-max 4 -K "$1" >"$1.codes"
+    { time curl -s --parallel --parallel-max 4 -K "$1" >"$1.codes"; } 2>"$1.time"
     t1=$(date +%s.%N)
+    tail -n 1 "$1.time" | awk '{print $1 + $2}' >"$1.cpu"
     python3 -c "print(round($items / ($t1 - $t0), 1))"
 }
 
@@ -88,26 +96,38 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) 
 # it the worker, timed first, paid for building every body).
 signed_cfg "$BENCH_DIR/curl_warm.cfg"
 curl -s --parallel --parallel-max 4 -K "$BENCH_DIR/curl_warm.cfg" >/dev/null
-# rounds alternate the worker and curl; the medians are reported
-wrates=(); crates=()
+# rounds alternate the worker and curl; the medians are reported, with the
+# CPU each side and the simulator spent per item (the machine's load moves
+# throughput more than it moves these)
+wrates=(); crates=(); wcpus=(); ccpus=(); wsims=(); csims=()
+wpid=$(worker_pid)
 for round in $(seq 1 "${BENCH_ROUNDS:-3}"); do
     bench_psql -q -c "TRUNCATE brickcat.fetch_queue, brickcat.item, brickcat.item_color_set"
+    w0=$(cpu_ticks "$wpid"); s0=$(cpu_ticks "$BENCH_SIM_PID")
     secs=$(queue_and_wait 1 "$items" '{item}')
+    wcpu=$(per_call_us $(($(cpu_ticks "$wpid") - w0)) "$items")
+    wsim=$(per_call_us $(($(cpu_ticks "$BENCH_SIM_PID") - s0)) "$items")
     ok=$(bench_psql -Atc "SELECT count(*) FROM brickcat.fetch_queue WHERE state = 'done'")
     rate=$(python3 -c "print(round($items / $secs, 1))")
-    echo "round $round: worker: $items items in $secs s ($ok jobs done) = $rate items/s" >&2
+    echo "round $round: worker: $items items in $secs s ($ok jobs done) = $rate items/s; CPU per item: worker $wcpu us, simulator $wsim us" >&2
     # curl over the same URLs, signed ahead of time (outside the timed part,
     # one fresh nonce each), against the same simulator; all must be answered 200
     signed_cfg "$BENCH_DIR/curl_signed.cfg"
+    s0=$(cpu_ticks "$BENCH_SIM_PID")
     signed_rate=$(curl_run "$BENCH_DIR/curl_signed.cfg")
+    csim=$(per_call_us $(($(cpu_ticks "$BENCH_SIM_PID") - s0)) "$items")
+    ccpu=$(python3 -c "print(round($(cat "$BENCH_DIR/curl_signed.cfg.cpu") * 1e6 / $items))")
     ok200=$(grep -c '^200$' "$BENCH_DIR/curl_signed.cfg.codes" || true)
-    echo "round $round: curl signed, same simulator: $ok200 of $items answered 200, $signed_rate req/s" >&2
+    echo "round $round: curl signed, same simulator: $ok200 of $items answered 200, $signed_rate req/s; CPU per request: curl $ccpu us, simulator $csim us" >&2
     [ "$ok200" = "$items" ] || { echo "the signed baseline was refused: $(sort "$BENCH_DIR/curl_signed.cfg.codes" | uniq -c)" >&2; exit 1; }
-    wrates+=("$rate"); crates+=("$signed_rate")
+    wrates+=("$rate"); crates+=("$signed_rate"); wcpus+=("$wcpu"); ccpus+=("$ccpu")
+    wsims+=("$wsim"); csims+=("$csim")
 done
 rate=$(median "${wrates[@]}")
 signed_rate=$(median "${crates[@]}")
 bench_report "worker refresh, $items items (items/s, median)" "$rate" "curl signed, same sim (req/s)" "$signed_rate" ">= 0.8"
+bench_report "worker CPU per item (us, median)" "$(median "${wcpus[@]}")" "curl CPU per request (us)" "$(median "${ccpus[@]}")" "(info)"
+bench_report "simulator CPU per worker call (us, median)" "$(median "${wsims[@]}")" "per curl request (us)" "$(median "${csims[@]}")" "(info)"
 
 # curl over the same URLs, unsigned, against the no-auth simulator
 bench_psql -Atc "SELECT 'url = \"$noauth_url/items/part/' || replace(replace(item_no, '%', '%25'), '/', '%2F') || '\"' || E'\noutput = \"/dev/null\"'
