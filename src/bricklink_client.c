@@ -225,6 +225,7 @@ bc_client_start(void)
 			elog(ERROR, "brickcat: could not create a libcurl handle");
 	}
 	bc_nbusy = 0;
+	bc_running = 0;
 	bc_last_result = -1;
 }
 
@@ -249,6 +250,7 @@ bc_client_shutdown(void)
 	curl_multi_cleanup(bc_multi);
 	bc_multi = NULL;
 	bc_nbusy = 0;
+	bc_running = 0;
 	MemoryContextDelete(bc_client_cxt);
 	bc_client_cxt = NULL;
 }
@@ -692,4 +694,5 @@ bc_client_abort_all(BcJob *jobs, int *njobs)
 		slot->finished = true;
 		bc_client_slot_release(i);
 	}
+	bc_running = 0;
 }

@@ -143,9 +143,9 @@ static const BcWriterSql bc_writer_sql[BC_W_COUNT] = {
 	8, {INT8OID, INT8OID, I, I, T, INT8OID, T, TS}},
 	/* rows picked by = ANY: run through bc_writer_execute_by_key */
 	[BC_W_CALL_END_OK_MANY] = {
-		"WITH " BC_W_FINISH_CTES("$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8")
+		"WITH " BC_W_FINISH_CTES("$2", "$3", "$4", "$5", "$6", "$7", "$1", "$8")
 		" SELECT (SELECT count(*) FROM done_jobs), (SELECT count(*) FROM done_calls)",
-	8, {BC_W_FINISH_TYPES, TS, TIMESTAMPTZARRAYOID}},
+	8, {TS, BC_W_FINISH_TYPES, TIMESTAMPTZARRAYOID}},
 	[BC_W_CALL_UNSENT] = {
 		"DELETE FROM brickcat.api_call WHERE call_id = $1 AND outcome IS NULL",
 	1, {INT8OID}},
@@ -557,14 +557,21 @@ bc_writer_sent_array(const BcWriterFinish *fin)
 }
 
 /*
- * bc_writer_finish_counts reads how many job and log rows a statement over
- * BC_W_FINISH_CTES updated into fin (columns 1 and 2 of its first row).
+ * bc_writer_finish_run appends fin's arrays (C to J, then T, of
+ * BC_W_FINISH_CTES) to a's arguments, runs stmt, which must answer rc, and
+ * reads how many job and log rows it updated into fin (columns 1 and 2 of
+ * its first row).
  */
 static void
-bc_writer_finish_counts(BcWriterFinish *fin)
+bc_writer_finish_run(BcWriterStmt stmt, BcArgs *a, int rc, BcWriterFinish *fin)
 {
 	bool		isnull;
 
+	bc_writer_finish_args(a, fin);
+	bc_args_datum(a, bc_writer_sent_array(fin), false);
+	if (bc_writer_execute_by_key(bc_writer_plan(stmt), a->values, a->nulls) != rc)
+		elog(ERROR, "brickcat: finishing jobs answered OK failed");
+	fin->done = true;
 	fin->jobs_done = -1;
 	fin->calls_done = -1;
 	if (SPI_processed < 1 || SPI_tuptable == NULL)
@@ -597,14 +604,8 @@ bc_writer_finish_ok_many(BcWriterFinish *fin, TimestampTz now)
 	BcArgs		a;
 
 	bc_args_reset(&a);
-	bc_writer_finish_args(&a, fin);
 	bc_args_datum(&a, TimestampTzGetDatum(now), false);
-	bc_args_datum(&a, bc_writer_sent_array(fin), false);
-	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_CALL_END_OK_MANY), a.values,
-								 a.nulls) != SPI_OK_SELECT)
-		elog(ERROR, "brickcat: finishing jobs answered OK failed");
-	bc_writer_finish_counts(fin);
-	fin->done = true;
+	bc_writer_finish_run(BC_W_CALL_END_OK_MANY, &a, SPI_OK_SELECT, fin);
 	bc_writer_finish_check(fin);
 }
 
@@ -734,13 +735,7 @@ bc_writer_items(const BcJob *const *jobs, bc_json_object_t *const *datas, int n,
 			elog(ERROR, "brickcat: storing items failed");
 		return true;
 	}
-	bc_writer_finish_args(&a, fin);
-	bc_args_datum(&a, bc_writer_sent_array(fin), false);
-	if (bc_writer_execute_by_key(bc_writer_plan(BC_W_ITEM_FINISH), a.values,
-								 a.nulls) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "brickcat: storing items failed");
-	bc_writer_finish_counts(fin);
-	fin->done = true;
+	bc_writer_finish_run(BC_W_ITEM_FINISH, &a, SPI_OK_INSERT_RETURNING, fin);
 	return true;
 }
 
