@@ -13,7 +13,14 @@
 # medians are compared, and the CPU each side and the simulator spent per
 # call is reported next to them.
 #
-# usage: test/bench/worker_bench.sh      (BENCH_ITEMS=20000 BENCH_LATENCY_ITEMS=800 BENCH_ROUNDS=3 BENCH_LONG=1)
+# On a machine with two or more CPUs the simulators run on one CPU and the
+# client (the whole PostgreSQL cluster, or curl) on another (taskset), so that
+# both sides are measured on the same footing: left to the scheduler, the
+# client and the simulator shared cores as it pleased, and curl's rate moved
+# between about 5,000 and 10,600 requests/s from one round to the next.
+# BENCH_PIN=0 leaves placement to the scheduler.
+#
+# usage: test/bench/worker_bench.sh      (BENCH_ITEMS=20000 BENCH_LATENCY_ITEMS=800 BENCH_ROUNDS=3 BENCH_LONG=1 BENCH_PIN=0)
 . "$(dirname "$0")/lib.sh"
 trap bench_cleanup EXIT
 
@@ -39,10 +46,28 @@ stop_sims() {
 }
 trap 'stop_sims; bench_cleanup' EXIT
 
+# the first two CPUs this script may use: clients on the first, simulators on the second
+cpus=($(python3 -c "import os; print(*sorted(os.sched_getaffinity(0))[:2])"))
+PIN=()
+if [ "${BENCH_PIN:-1}" != 0 ] && [ "${#cpus[@]}" -ge 2 ] && command -v taskset >/dev/null; then
+    PIN=(taskset -c "${cpus[0]}")
+    for p in $BENCH_SIM_PID $sim2_pid $(pgrep -P "$sim2_pid"); do
+        taskset -acp "${cpus[1]}" "$p" >/dev/null
+    done
+    echo "pinned: clients on CPU ${cpus[0]}, simulators on CPU ${cpus[1]}" >&2
+else
+    echo "not pinned: the scheduler places clients and simulators" >&2
+fi
+
 BENCH_SIM_URL=$auth_url bench_cluster_start "brickcat.max_concurrency = 4
 brickcat.daily_quota = 10000000
 brickcat.max_calls_per_second = 0
 brickcat.call_log_retention = '30 days'"
+# the cluster's processes, and every backend they start, on the clients' CPU
+if [ ${#PIN[@]} -gt 0 ]; then
+    pm=$(head -n 1 "$BENCH_DIR/data/postmaster.pid")
+    for p in $pm $(pgrep -P "$pm"); do taskset -acp "${cpus[0]}" "$p" >/dev/null; done
+fi
 
 bench_psql -q -c "CREATE TABLE bench_parts (n serial, item_no text, weight text)"
 bench_psql -q -c "\\copy bench_parts (item_no, weight) FROM '$csv' WITH (FORMAT csv)"
@@ -74,7 +99,7 @@ per_call_us() { python3 -c "print(round($1 * 1e6 / $(getconf CLK_TCK) / $2))"; }
 curl_run() {
     local t0 t1 TIMEFORMAT='%U %S'
     t0=$(date +%s.%N)
-    { time curl -s --parallel --parallel-max 4 -K "$1" >"$1.codes"; } 2>"$1.time"
+    { time "${PIN[@]}" curl -s --no-progress-meter --parallel --parallel-max 4 -K "$1" >"$1.codes"; } 2>"$1.time"
     t1=$(date +%s.%N)
     tail -n 1 "$1.time" | awk '{print $1 + $2}' >"$1.cpu"
     python3 -c "print(round($items / ($t1 - $t0), 1))"
@@ -95,7 +120,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) 
 # URLs first, so that the worker and curl both meet a warm simulator (without
 # it the worker, timed first, paid for building every body).
 signed_cfg "$BENCH_DIR/curl_warm.cfg"
-curl -s --parallel --parallel-max 4 -K "$BENCH_DIR/curl_warm.cfg" >/dev/null
+curl -s --no-progress-meter --parallel --parallel-max 4 -K "$BENCH_DIR/curl_warm.cfg" >/dev/null
 # rounds alternate the worker and curl; the medians are reported, with the
 # CPU each side and the simulator spent per item (the machine's load moves
 # throughput more than it moves these)
@@ -132,6 +157,8 @@ bench_report "simulator CPU per worker call (us, median)" "$(median "${wsims[@]}
 # curl over the same URLs, unsigned, against the no-auth simulator
 bench_psql -Atc "SELECT 'url = \"$noauth_url/items/part/' || replace(replace(item_no, '%', '%25'), '/', '%2F') || '\"' || E'\noutput = \"/dev/null\"'
                    FROM bench_parts WHERE n <= $items ORDER BY n" >"$BENCH_DIR/curl.cfg"
+# (warmed first, like the other simulator)
+curl -s --no-progress-meter --parallel --parallel-max 4 -K "$BENCH_DIR/curl.cfg" >/dev/null
 curl_rate=$(curl_run "$BENCH_DIR/curl.cfg")
 echo "curl unsigned, --no-auth simulator: $curl_rate req/s" >&2
 bench_report "worker refresh, $items items (items/s)" "$rate" "curl unsigned, no-auth sim (req/s)" "$curl_rate" "(info)"
