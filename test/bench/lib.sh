@@ -1,6 +1,7 @@
 # Shared helpers for brickcat benchmarks (source it from a test/bench/*.sh).
 #
 #   bench_cluster_start [extra postgresql.conf lines]   throwaway cluster, brickcat preloaded
+#                                                       (then BENCH_EXTRA_CONF's lines, which win)
 #   bench_sim_start [simulator args]                    simulator on a free loopback port
 #   bench_psql -c 'SQL'                                 psql against the cluster
 #   bench_report NAME VALUE BASELINE_NAME BASELINE TARGET   one result line
@@ -44,6 +45,7 @@ brickcat.consumer_secret = 'test-consumer-secret'
 brickcat.token_value = 'test-token-value'
 brickcat.token_secret = 'test-token-secret'
 $*
+${BENCH_EXTRA_CONF:-}
 CONF
     bench_run "$BENCH_BIN/pg_ctl" -D "$BENCH_DIR/data" -w -l "$BENCH_DIR/server.log" start >/dev/null
     bench_psql -q -c 'CREATE EXTENSION brickcat'
