@@ -114,6 +114,7 @@ typedef struct BcRead
 	char		done_code[BC_ERROR_CODE_LEN];
 	char		done_text[BC_ERROR_TEXT_LEN];
 	const char *queued;			/* priority name queued, or NULL */
+	TimestampTz retry_at;		/* not found: when BrickLink is asked again, or 0 */
 } BcRead;
 
 /* settings */
@@ -146,7 +147,8 @@ extern void bc_scan_lookup(BcScanner *sc, const BcKey *key, Snapshot snap,
 extern void bc_scan_materialize(BcCached *c);
 extern bool bc_scan_colors_copy(struct TupleTableSlot *slot, BcCached *out);
 extern bool bc_scan_not_found(BcScanner *sc, const char *target,
-							  TimestampTz since, Snapshot snap);
+							  TimestampTz since, Snapshot snap,
+							  TimestampTz *checked_at);
 extern bool bc_scan_color_info(BcScanner *sc, int32 color_id, Snapshot snap,
 							   Datum *name, Datum *rgb, bool *rgb_isnull);
 extern void bc_scan_price_guides(BcScanner *sc, const char *item_type,

@@ -19,6 +19,7 @@
 #include "brickcat.h"
 
 #include "access/xact.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
@@ -256,22 +257,44 @@ bc_read_not_found_since(TimestampTz now)
 }
 
 /*
+ * bc_read_retry_at returns when a "not found" answer given at checked_at
+ * expires, and BrickLink is asked again.
+ */
+static TimestampTz
+bc_read_retry_at(TimestampTz checked_at)
+{
+	TimestampTz result;
+
+	if (pg_add_s64_overflow(checked_at, bc_not_found_ttl.usec, &result) ||
+		!IS_VALID_TIMESTAMP(result))
+		TIMESTAMP_NOEND(result);
+	return result;
+}
+
+/*
  * bc_read_negative says whether the negative cache holds r's target, or the
- * item it belongs to, as not found.
+ * item it belongs to, as not found; if so it sets r->retry_at.
  */
 static bool
 bc_read_negative(BcScanner *sc, BcRead *r, TimestampTz now)
 {
 	TimestampTz since = bc_read_not_found_since(now);
+	TimestampTz checked_at;
 	char		item_target[BC_READ_TARGET_LEN];
+	bool		found;
 
-	if (bc_scan_not_found(sc, r->key.target, since, GetActiveSnapshot()))
-		return true;
-	if (r->key.ds == BC_DS_ITEM)
-		return false;
-	snprintf(item_target, sizeof(item_target), "item:%s:%s",
-			 r->key.item_type, r->key.item_no);
-	return bc_scan_not_found(sc, item_target, since, GetActiveSnapshot());
+	found = bc_scan_not_found(sc, r->key.target, since, GetActiveSnapshot(),
+							  &checked_at);
+	if (!found && r->key.ds != BC_DS_ITEM)
+	{
+		snprintf(item_target, sizeof(item_target), "item:%s:%s",
+				 r->key.item_type, r->key.item_no);
+		found = bc_scan_not_found(sc, item_target, since, GetActiveSnapshot(),
+								  &checked_at);
+	}
+	if (found)
+		r->retry_at = bc_read_retry_at(checked_at);
+	return found;
 }
 
 /*
@@ -432,7 +455,12 @@ bc_read_decide(BcRead *r, TimestampTz old_fetched, bool old_isnull,
 	}
 	r->error_message = (char *) why;
 	if (code && strcmp(code, "NOT_FOUND") == 0)
+	{
 		r->source = BC_SRC_NOT_FOUND;
+		/* answered just now: the negative cache holds it from about now */
+		if (r->retry_at == 0)
+			r->retry_at = bc_read_retry_at(bc_now());
+	}
 	else if (code && strcmp(code, "TIMEOUT") != 0)
 		r->source = BC_SRC_ERROR;
 	else

@@ -664,11 +664,11 @@ bc_scan_materialize(BcCached *c)
 
 /*
  * bc_scan_not_found says whether BrickLink answered "not found" for target
- * at or after since (the negative cache).
+ * at or after since (the negative cache), and sets *checked_at to when it did.
  */
 bool
 bc_scan_not_found(BcScanner *sc, const char *target, TimestampTz since,
-				  Snapshot snap)
+				  Snapshot snap, TimestampTz *checked_at)
 {
 	ScanKeyData key;
 	BcScanRel  *r;
@@ -680,7 +680,10 @@ bc_scan_not_found(BcScanner *sc, const char *target, TimestampTz since,
 	if (!index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
 		return false;
 	d = slot_getattr(r->slot, bc_rels[BC_REL_NOT_FOUND].stamp_attno, &isnull);
-	return !isnull && DatumGetTimestampTz(d) >= since;
+	if (isnull || DatumGetTimestampTz(d) < since)
+		return false;
+	*checked_at = DatumGetTimestampTz(d);
+	return true;
 }
 
 /*

@@ -99,6 +99,21 @@ my $calls = $sim->count('item:PART:zz-no-such-part');
 ($src, $fresh, $code) = split /\|/, item_cols('zz-no-such-part', '10s'), -1;
 is("$src/$code", 'not_found/NOT_FOUND', 'again: not_found');
 is($sim->count('item:PART:zz-no-such-part'), $calls, 'from the negative cache, no call');
+# next_refresh_at says when BrickLink is asked again: when the not-found answer expires
+is(q1(q{SELECT r.next_refresh_at = nf.checked_at + current_setting('brickcat.not_found_ttl')::interval
+          FROM brickcat.get_item('zz-no-such-part', wait => '0') r,
+               brickcat.not_found nf WHERE nf.target = 'item:PART:zz-no-such-part'}),
+	't', 'not_found from the negative cache: next_refresh_at is checked_at + not_found_ttl');
+is(q1(q{SELECT source || '|' || (next_refresh_at = (SELECT checked_at FROM brickcat.not_found
+                                                     WHERE target IN ('colors:PART:zz-no-such-part',
+                                                                      'item:PART:zz-no-such-part')
+                                                     ORDER BY target LIMIT 1) + interval '7 days')
+          FROM brickcat.get_known_colors('zz-no-such-part', wait => '0')}),
+	'not_found|true', 'its colors too (their own not-found answer, else the item\'s)');
+is(q1(q{SELECT source || '|' || (next_refresh_at BETWEEN brickcat.now() + interval '7 days'
+                                                    AND brickcat.now() + interval '7 days 10 seconds')
+          FROM brickcat.get_item('zz-no-such-part-2', wait => '10s')}),
+	'not_found|true', 'not_found answered during the wait: next_refresh_at about not_found_ttl from now');
 
 # --- error: BrickLink fails for a missing part -------------------------------
 $p = shift @parts;
