@@ -136,6 +136,7 @@ typedef void (*BcReadEmit) (void *arg, BcRead *leader);
 extern void bc_read_run(BcRead *reads, int nreads, int64 wait_usec,
 						BcReadEmit emit, void *arg);
 extern const char *bc_read_source_name(BcSource s);
+extern TimestampTz bc_read_next_refresh_at(const BcRead *r);
 
 /* read_scan.c: direct index lookups of the cache tables */
 typedef struct BcScanner BcScanner;

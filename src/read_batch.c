@@ -474,9 +474,7 @@ bc_validate_freshness_sql(PG_FUNCTION_ARGS)
 			values[3] = bc_freshness_datum(r->freshness);
 			values[4] = TimestampTzGetDatum(r->data.fetched_at);
 			nulls[4] = r->data.fetched_isnull;
-			values[5] = TimestampTzGetDatum(bc_next_refresh_at(r->data.fetched_at,
-															   r->data.fetched_isnull,
-															   bc_now()));
+			values[5] = TimestampTzGetDatum(bc_read_next_refresh_at(r));
 			nulls[6] = r->queued == NULL;
 			if (r->queued)
 				values[6] = CStringGetTextDatum(r->queued);

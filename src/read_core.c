@@ -272,6 +272,19 @@ bc_read_retry_at(TimestampTz checked_at)
 }
 
 /*
+ * bc_read_next_refresh_at returns when r's data is due for a refresh: when
+ * it stops being fresh, now for missing data, and for a target BrickLink
+ * does not know, when that answer expires.
+ */
+TimestampTz
+bc_read_next_refresh_at(const BcRead *r)
+{
+	if (r->source == BC_SRC_NOT_FOUND && r->retry_at != 0)
+		return r->retry_at;
+	return bc_next_refresh_at(r->data.fetched_at, r->data.fetched_isnull, bc_now());
+}
+
+/*
  * bc_read_negative says whether the negative cache holds r's target, or the
  * item it belongs to, as not found; if so it sets r->retry_at.
  */

@@ -218,13 +218,7 @@ bc_result_fill(BcLayout *l, BcRead *r, BcRead *colors, Datum *svalues,
 				nulls[i] = r->data.fetched_isnull;
 				break;
 			case BC_COL_NEXT_REFRESH:
-				/* a target BrickLink does not know is asked again after the negative cache */
-				if (r->source == BC_SRC_NOT_FOUND && r->retry_at != 0)
-					values[i] = TimestampTzGetDatum(r->retry_at);
-				else
-					values[i] = TimestampTzGetDatum(bc_next_refresh_at(r->data.fetched_at,
-																	   r->data.fetched_isnull,
-																	   bc_now()));
+				values[i] = TimestampTzGetDatum(bc_read_next_refresh_at(r));
 				break;
 			case BC_COL_ERROR_CODE:
 				nulls[i] = r->error_code == NULL;

@@ -110,6 +110,10 @@ is(q1(q{SELECT source || '|' || (next_refresh_at = (SELECT checked_at FROM brick
                                                      ORDER BY target LIMIT 1) + interval '7 days')
           FROM brickcat.get_known_colors('zz-no-such-part', wait => '0')}),
 	'not_found|true', 'its colors too (their own not-found answer, else the item\'s)');
+is(q1(q{SELECT string_agg(v.dataset || ':' || (v.next_refresh_at = nf.checked_at + interval '7 days'), ',' ORDER BY v.dataset)
+          FROM brickcat.validate_freshness(ARRAY['zz-no-such-part']) v
+          JOIN brickcat.not_found nf ON nf.target = v.target}),
+	'colors:true,item:true', 'validate_freshness says the same');
 is(q1(q{SELECT source || '|' || (next_refresh_at BETWEEN brickcat.now() + interval '7 days'
                                                     AND brickcat.now() + interval '7 days 10 seconds')
           FROM brickcat.get_item('zz-no-such-part-2', wait => '10s')}),
