@@ -735,6 +735,10 @@ bc_queue_check_item(text *item_no, text *item_type, BcJob *job)
 			bc_queue_bad_arg("item_no contains control characters", NULL,
 							 "Give a BrickLink item number such as '3001'.");
 	}
+	if (no[0] == ' ' || no[strlen(no) - 1] == ' ')
+		bc_queue_bad_arg(psprintf("item_no \"%s\" begins or ends with a space", no),
+						 "No BrickLink item number does; BrickLink would answer that it does not know it.",
+						 "Trim it, for example with btrim().");
 	if (strcmp(no, ".") == 0 || strcmp(no, "..") == 0)
 		bc_queue_bad_arg("item_no must not be \".\" or \"..\"",
 						 "A dot segment would change the path of the request to BrickLink.",

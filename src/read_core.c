@@ -129,6 +129,12 @@ bc_read_item_no_arg(text *t, char *dst)
 					 errmsg("item_no contains a control character"),
 					 errhint("Pass a BrickLink item number such as '3001'.")));
 	}
+	if (dst[0] == ' ' || dst[strlen(dst) - 1] == ' ')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item_no \"%s\" begins or ends with a space", dst),
+				 errdetail("No BrickLink item number does; BrickLink would answer that it does not know it."),
+				 errhint("Trim it, for example with btrim().")));
 	if (strcmp(dst, ".") == 0 || strcmp(dst, "..") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
