@@ -52,7 +52,7 @@ PIN=()
 if [ "${BENCH_PIN:-1}" != 0 ] && [ "${#cpus[@]}" -ge 2 ] && command -v taskset >/dev/null; then
     PIN=(taskset -c "${cpus[0]}")
     for p in $BENCH_SIM_PID $sim2_pid $(pgrep -P "$sim2_pid"); do
-        taskset -acp "${cpus[1]}" "$p" >/dev/null
+        taskset -acp "${cpus[1]}" "$p" >/dev/null || echo "could not pin process $p" >&2
     done
     echo "pinned: clients on CPU ${cpus[0]}, simulators on CPU ${cpus[1]}" >&2
 else
@@ -66,7 +66,7 @@ brickcat.call_log_retention = '30 days'"
 # the cluster's processes, and every backend they start, on the clients' CPU
 if [ ${#PIN[@]} -gt 0 ]; then
     pm=$(head -n 1 "$BENCH_DIR/data/postmaster.pid")
-    for p in $pm $(pgrep -P "$pm"); do taskset -acp "${cpus[0]}" "$p" >/dev/null; done
+    for p in $pm $(pgrep -P "$pm"); do taskset -acp "${cpus[0]}" "$p" >/dev/null || echo "could not pin process $p" >&2; done
 fi
 
 bench_psql -q -c "CREATE TABLE bench_parts (n serial, item_no text, weight text)"
