@@ -106,8 +106,6 @@ typedef struct BcDemandShared
 
 static BcDemandShared *bc_demand_shared = NULL;
 static HTAB *bc_demand_shared_hash = NULL;
-static shmem_request_hook_type bc_demand_prev_request_hook = NULL;
-static shmem_startup_hook_type bc_demand_prev_startup_hook = NULL;
 static int	bc_demand_in_worker_db = -1;	/* -1: not checked yet */
 
 static const char *const bc_demand_item_types[] = {
@@ -384,29 +382,26 @@ bc_demand_shmem_size(void)
 }
 
 /*
- * bc_demand_shmem_request asks for the shared table and its lock.
+ * bc_demand_shmem_request asks for the shared table and its lock (from
+ * brickcat's shmem_request_hook, shmem.c).
  */
-static void
+void
 bc_demand_shmem_request(void)
 {
-	if (bc_demand_prev_request_hook)
-		bc_demand_prev_request_hook();
 	RequestAddinShmemSpace(bc_demand_shmem_size());
 	RequestNamedLWLockTranche("brickcat demand", 1);
 }
 
 /*
- * bc_demand_shmem_startup creates or attaches to the shared table.
+ * bc_demand_shmem_attach creates or attaches to the shared table (from
+ * brickcat's shmem_startup_hook, shmem.c, which holds AddinShmemInitLock).
  */
-static void
-bc_demand_shmem_startup(void)
+void
+bc_demand_shmem_attach(void)
 {
 	HASHCTL		ctl;
 	bool		found;
 
-	if (bc_demand_prev_startup_hook)
-		bc_demand_prev_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	bc_demand_shared = ShmemInitStruct("brickcat demand", sizeof(BcDemandShared), &found);
 	if (!found)
 	{
@@ -422,7 +417,6 @@ bc_demand_shmem_startup(void)
 										  BC_DEMAND_SHARED_MAX, &ctl,
 										  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
 										  HASH_FIXED_SIZE);
-	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
@@ -788,11 +782,4 @@ bc_demand_init(void)
 						   "Longer merges more reads of the same item into one row update; 0 writes as soon as counts arrive.",
 						   "30s", PGC_SIGHUP, 0,
 						   bc_demand_write_interval_check, bc_demand_write_interval_assign);
-	if (process_shared_preload_libraries_in_progress)
-	{
-		bc_demand_prev_request_hook = shmem_request_hook;
-		shmem_request_hook = bc_demand_shmem_request;
-		bc_demand_prev_startup_hook = shmem_startup_hook;
-		shmem_startup_hook = bc_demand_shmem_startup;
-	}
 }

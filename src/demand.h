@@ -87,4 +87,8 @@ extern int64 bc_demand_dropped_count(void);
 /* Settings brickcat.demand_half_life, demand_threshold, demand_flush_interval. */
 extern void bc_demand_init(void);
 
+/* The shared table of pending counts, asked for and attached to by shmem.c. */
+extern void bc_demand_shmem_request(void);
+extern void bc_demand_shmem_attach(void);
+
 #endif							/* BC_DEMAND_H */

@@ -161,6 +161,8 @@ extern TupleDesc bc_scan_price_desc(void);
 
 /* read_tidcache.c: where item rows live, shared by every backend */
 extern void bc_tidcache_init(void);
+extern void bc_tidcache_shmem_request(void);
+extern void bc_tidcache_shmem_attach(void);
 extern bool bc_tidcache_active(void);
 extern uint64 bc_tidcache_hash(const char *item_type, const char *item_no);
 extern bool bc_tidcache_get(uint64 h, ItemPointer tid);

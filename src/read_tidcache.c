@@ -33,7 +33,6 @@
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "port/pg_bitutils.h"
-#include "storage/ipc.h"
 #include "storage/itemptr.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -46,9 +45,6 @@ static pg_atomic_uint64 *bc_tidcache = NULL;
 static uint64 bc_tidcache_mask = 0;
 static uint32 bc_tidcache_turn = 0;
 
-static shmem_request_hook_type bc_tidcache_prev_request_hook = NULL;
-static shmem_startup_hook_type bc_tidcache_prev_startup_hook = NULL;
-
 /*
  * bc_tidcache_slots is the number of slots the setting asks for: a power of
  * two, or 0.
@@ -60,30 +56,27 @@ bc_tidcache_slots(void)
 }
 
 /*
- * bc_tidcache_shmem_request asks for the table.
+ * bc_tidcache_shmem_request asks for the table (from brickcat's
+ * shmem_request_hook, shmem.c).
  */
-static void
+void
 bc_tidcache_shmem_request(void)
 {
-	if (bc_tidcache_prev_request_hook)
-		bc_tidcache_prev_request_hook();
 	RequestAddinShmemSpace(mul_size(bc_tidcache_slots(), sizeof(pg_atomic_uint64)));
 }
 
 /*
- * bc_tidcache_shmem_startup creates or attaches to the table.
+ * bc_tidcache_shmem_attach creates or attaches to the table (from brickcat's
+ * shmem_startup_hook, shmem.c, which holds AddinShmemInitLock).
  */
-static void
-bc_tidcache_shmem_startup(void)
+void
+bc_tidcache_shmem_attach(void)
 {
 	uint32		slots = bc_tidcache_slots();
 	bool		found;
 
-	if (bc_tidcache_prev_startup_hook)
-		bc_tidcache_prev_startup_hook();
 	if (slots == 0)
 		return;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	bc_tidcache = ShmemInitStruct("brickcat item places",
 								  mul_size(slots, sizeof(pg_atomic_uint64)), &found);
 	if (!found)
@@ -92,12 +85,11 @@ bc_tidcache_shmem_startup(void)
 			pg_atomic_init_u64(&bc_tidcache[i], 0);
 	}
 	bc_tidcache_mask = slots - 1;
-	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
- * bc_tidcache_init registers brickcat.read_tid_cache and asks for the shared
- * table (preload only: a server-start setting cannot be defined later).
+ * bc_tidcache_init registers brickcat.read_tid_cache (preload only: a
+ * server-start setting cannot be defined later).
  */
 void
 bc_tidcache_init(void)
@@ -109,10 +101,6 @@ bc_tidcache_init(void)
 							"A cache-hit read fetches the row at the remembered place, checked against its key and snapshot, instead of descending the primary key.  Rounded down to a power of two.",
 							&bc_tidcache_size, 262144, 0, 1 << 26,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	bc_tidcache_prev_request_hook = shmem_request_hook;
-	shmem_request_hook = bc_tidcache_shmem_request;
-	bc_tidcache_prev_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = bc_tidcache_shmem_startup;
 }
 
 /*

@@ -23,6 +23,8 @@
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "demand.h"
+#include "read.h"
 #include "shmem.h"
 
 BrickcatShared *bc_shared = NULL;
@@ -45,7 +47,8 @@ bc_shmem_size(void)
 }
 
 /*
- * bc_shmem_request_hook asks the postmaster for shared memory and a lock.
+ * bc_shmem_request_hook asks the postmaster for shared memory and locks: the
+ * request table's, the demand table's and the item places table's.
  */
 static void
 bc_shmem_request_hook(void)
@@ -54,10 +57,13 @@ bc_shmem_request_hook(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(bc_shmem_size());
 	RequestNamedLWLockTranche("brickcat", 1);
+	bc_demand_shmem_request();
+	bc_tidcache_shmem_request();
 }
 
 /*
- * bc_shmem_startup_hook creates or attaches to the shared state.
+ * bc_shmem_startup_hook creates or attaches to the shared state, the demand
+ * table and the item places table.
  */
 static void
 bc_shmem_startup_hook(void)
@@ -82,6 +88,8 @@ bc_shmem_startup_hook(void)
 			pg_atomic_init_u64(&bc_shared->upstream[i], 0);
 		ConditionVariableInit(&bc_shared->done_cv);
 	}
+	bc_demand_shmem_attach();
+	bc_tidcache_shmem_attach();
 	LWLockRelease(AddinShmemInitLock);
 }
 
