@@ -57,7 +57,6 @@ typedef struct BcClientSlot
 {
 	bool		busy;			/* a transfer is running or unreleased */
 	bool		finished;
-	bool		configured;		/* the options every call shares are set */
 	CURL	   *easy;
 	struct curl_slist *headers;
 	BcJob		job;
@@ -195,6 +194,35 @@ bc_client_header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 }
 
 /*
+ * bc_client_configure sets the options every call of a slot's new easy
+ * handle shares: libcurl keeps them from one transfer to the next.
+ */
+static void
+bc_client_configure(BcClientSlot *slot)
+{
+	CURL	   *h = slot->easy;
+
+	BC_CURL_SETOPT(h, CURLOPT_HTTPGET, 1L);
+	BC_CURL_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	BC_CURL_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	BC_CURL_SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	BC_CURL_SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+	BC_CURL_SETOPT(h, CURLOPT_PATH_AS_IS, 1L);
+	BC_CURL_SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	BC_CURL_SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	BC_CURL_SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
+	BC_CURL_SETOPT(h, CURLOPT_USERAGENT, "brickcat/1.0");
+	BC_CURL_SETOPT(h, CURLOPT_WRITEFUNCTION, bc_client_write_cb);
+	BC_CURL_SETOPT(h, CURLOPT_WRITEDATA, slot);
+	BC_CURL_SETOPT(h, CURLOPT_HEADERFUNCTION, bc_client_header_cb);
+	BC_CURL_SETOPT(h, CURLOPT_HEADERDATA, slot);
+	BC_CURL_SETOPT(h, CURLOPT_ERRORBUFFER, slot->errbuf);
+	BC_CURL_SETOPT(h, CURLOPT_PRIVATE, slot);
+	BC_CURL_SETOPT(h, CURLOPT_PREREQFUNCTION, bc_client_prereq_cb);
+	BC_CURL_SETOPT(h, CURLOPT_PREREQDATA, slot);
+}
+
+/*
  * bc_client_start creates the multi handle and one easy handle per slot.
  */
 void
@@ -223,6 +251,7 @@ bc_client_start(void)
 		bc_slots[i].easy = curl_easy_init();
 		if (bc_slots[i].easy == NULL)
 			elog(ERROR, "brickcat: could not create a libcurl handle");
+		bc_client_configure(&bc_slots[i]);
 	}
 	bc_nbusy = 0;
 	bc_running = 0;
@@ -354,37 +383,6 @@ bc_client_redact(const char *text)
 }
 
 /*
- * bc_client_configure sets the options every call of a slot's easy handle
- * shares, once: libcurl keeps them from one transfer to the next.
- */
-static void
-bc_client_configure(BcClientSlot *slot)
-{
-	CURL	   *h = slot->easy;
-
-	curl_easy_reset(h);
-	BC_CURL_SETOPT(h, CURLOPT_HTTPGET, 1L);
-	BC_CURL_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-	BC_CURL_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	BC_CURL_SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	BC_CURL_SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
-	BC_CURL_SETOPT(h, CURLOPT_PATH_AS_IS, 1L);
-	BC_CURL_SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	BC_CURL_SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	BC_CURL_SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
-	BC_CURL_SETOPT(h, CURLOPT_USERAGENT, "brickcat/1.0");
-	BC_CURL_SETOPT(h, CURLOPT_WRITEFUNCTION, bc_client_write_cb);
-	BC_CURL_SETOPT(h, CURLOPT_WRITEDATA, slot);
-	BC_CURL_SETOPT(h, CURLOPT_HEADERFUNCTION, bc_client_header_cb);
-	BC_CURL_SETOPT(h, CURLOPT_HEADERDATA, slot);
-	BC_CURL_SETOPT(h, CURLOPT_ERRORBUFFER, slot->errbuf);
-	BC_CURL_SETOPT(h, CURLOPT_PRIVATE, slot);
-	BC_CURL_SETOPT(h, CURLOPT_PREREQFUNCTION, bc_client_prereq_cb);
-	BC_CURL_SETOPT(h, CURLOPT_PREREQDATA, slot);
-	slot->configured = true;
-}
-
-/*
  * bc_client_prepare sets a slot's easy handle up for one call to url with
  * the given Authorization header, under the current timeouts and size cap.
  */
@@ -394,8 +392,6 @@ bc_client_prepare(BcClientSlot *slot, const char *url, const char *auth)
 	CURL	   *h = slot->easy;
 	char	   *hdr;
 
-	if (!slot->configured)
-		bc_client_configure(slot);
 	curl_slist_free_all(slot->headers);
 	slot->headers = NULL;
 	hdr = psprintf("Authorization: %s", auth);
