@@ -515,18 +515,21 @@ bc_writer_int8_array(const int64 *v, int n)
 }
 
 /*
- * bc_writer_finish_args appends the arrays of fin (the C, D, S, M, B and J
- * of BC_W_FINISH_CTES) to a's arguments; a zero meta code or HTTP status is
- * NULL.
+ * bc_writer_finish_run appends fin's arrays (C, D, S, M, B, J, then T, of
+ * BC_W_FINISH_CTES; a zero meta code or HTTP status is NULL) to a's
+ * arguments, runs stmt, which must answer rc, and reads how many job and log
+ * rows it updated into fin (columns 1 and 2 of its first row).
  */
 static void
-bc_writer_finish_args(BcArgs *a, const BcWriterFinish *fin)
+bc_writer_finish_run(BcWriterStmt stmt, BcArgs *a, int rc, BcWriterFinish *fin)
 {
 	int			n = fin->n;
 	Datum		st[BC_WORKER_STORE_MAX];
 	Datum		mc[BC_WORKER_STORE_MAX];
+	Datum		sent[BC_WORKER_STORE_MAX];
 	bool		stnull[BC_WORKER_STORE_MAX];
 	bool		mcnull[BC_WORKER_STORE_MAX];
+	bool		isnull;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -534,6 +537,7 @@ bc_writer_finish_args(BcArgs *a, const BcWriterFinish *fin)
 		stnull[i] = fin->http_status[i] == 0;
 		mc[i] = Int32GetDatum(fin->meta_codes[i]);
 		mcnull[i] = fin->meta_codes[i] == 0;
+		sent[i] = TimestampTzGetDatum(fin->sent_at[i]);
 	}
 	bc_args_datum(a, bc_writer_int8_array(fin->call_ids, n), false);
 	bc_args_datum(a, bc_writer_int8_array(fin->durations, n), false);
@@ -541,34 +545,7 @@ bc_writer_finish_args(BcArgs *a, const BcWriterFinish *fin)
 	bc_args_datum(a, bc_writer_array(mc, mcnull, n, INT4OID), false);
 	bc_args_datum(a, bc_writer_int8_array(fin->bytes, n), false);
 	bc_args_datum(a, bc_writer_int8_array(fin->job_ids, n), false);
-}
-
-/*
- * bc_writer_sent_array builds the timestamptz[] of fin's started_at values.
- */
-static Datum
-bc_writer_sent_array(const BcWriterFinish *fin)
-{
-	Datum		sent[BC_WORKER_STORE_MAX];
-
-	for (int i = 0; i < fin->n; i++)
-		sent[i] = TimestampTzGetDatum(fin->sent_at[i]);
-	return bc_writer_array(sent, NULL, fin->n, TIMESTAMPTZOID);
-}
-
-/*
- * bc_writer_finish_run appends fin's arrays (C to J, then T, of
- * BC_W_FINISH_CTES) to a's arguments, runs stmt, which must answer rc, and
- * reads how many job and log rows it updated into fin (columns 1 and 2 of
- * its first row).
- */
-static void
-bc_writer_finish_run(BcWriterStmt stmt, BcArgs *a, int rc, BcWriterFinish *fin)
-{
-	bool		isnull;
-
-	bc_writer_finish_args(a, fin);
-	bc_args_datum(a, bc_writer_sent_array(fin), false);
+	bc_args_datum(a, bc_writer_array(sent, NULL, n, TIMESTAMPTZOID), false);
 	if (bc_writer_execute_by_key(bc_writer_plan(stmt), a->values, a->nulls) != rc)
 		elog(ERROR, "brickcat: finishing jobs answered OK failed");
 	fin->done = true;
